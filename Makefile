@@ -1,0 +1,25 @@
+# The README's commands. Each creates (once) and reuses .venv.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e ".[cpu,test]"
+	touch $(STAMP)
+
+demo: $(STAMP)  ## the main job
+	TF_CPP_MIN_LOG_LEVEL=2 $(BIN)/python -m course.demo
+
+test: $(STAMP)  ## the whole test suite (what CI runs)
+	TF_CPP_MIN_LOG_LEVEL=2 $(BIN)/python -m pytest -q
+
+bench: $(STAMP)
+	TF_CPP_MIN_LOG_LEVEL=2 $(BIN)/python bench/cells.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info

@@ -1,0 +1,81 @@
+"""The gated recurrent unit (GRU): a reset gate and an update gate."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import keras
+import tensorflow as tf
+
+from course.rnn.cell_base import CellLayer, RecurrentCell
+
+
+@keras.saving.register_keras_serializable(package="course")
+class GRUCell(RecurrentCell):
+    """One GRU step with `keras.layers.GRUCell`'s weight layout.
+
+    Gate blocks in the kernels are ordered (z, r, h): update gate, reset gate,
+    candidate. With `reset_after=True` (Keras' default) the bias is `(2, 3H)`,
+    an input bias and a recurrent bias, and the reset gate multiplies the
+    recurrent term after the matrix product:
+
+        z = σ(x W_z + h U_z + b_z)          update gate
+        r = σ(x W_r + h U_r + b_r)          reset gate
+        ĥ = g(x W_h + r ⊙ (h U_h + b'_h))   candidate
+        h' = z ⊙ h + (1 - z) ⊙ ĥ
+
+    With `reset_after=False` the bias is `(3H,)` and the candidate is
+    `g(x W_h + (r ⊙ h) U_h + b_h)`.
+    """
+
+    gates = 3
+
+    def __init__(self, units: int, reset_after: bool = True, **kwargs: Any) -> None:
+        super().__init__(units, **kwargs)
+        self.reset_after = reset_after
+        self.state_size = units
+
+    def build(self, input_shape: tuple) -> None:
+        self._add_kernels(int(input_shape[-1]))
+        if self.use_bias:
+            shape = (2, 3 * self.units) if self.reset_after else (3 * self.units,)
+            self.bias = self.add_weight(shape=shape, initializer=self.bias_initializer, name="bias")
+        else:
+            self.bias = None
+        self.built = True
+
+    def call(self, inputs: tf.Tensor, states: Any, training: bool | None = None) -> tuple:
+        h_prev = self._first_state(states)  # (B, H)
+        H = self.units
+        x_proj = tf.matmul(inputs, self.kernel)  # (B, 3H)
+        if self.bias is not None:
+            input_bias = self.bias[0] if self.reset_after else self.bias
+            x_proj = x_proj + input_bias
+        x_z, x_r, x_h = x_proj[:, :H], x_proj[:, H : 2 * H], x_proj[:, 2 * H :]
+        if self.reset_after:
+            h_proj = tf.matmul(h_prev, self.recurrent_kernel)  # (B, 3H)
+            if self.bias is not None:
+                h_proj = h_proj + self.bias[1]
+            h_z, h_r, h_h = h_proj[:, :H], h_proj[:, H : 2 * H], h_proj[:, 2 * H :]
+            z = self.recurrent_activation(x_z + h_z)
+            r = self.recurrent_activation(x_r + h_r)
+            candidate = self.activation(x_h + r * h_h)
+        else:
+            h_zr = tf.matmul(h_prev, self.recurrent_kernel[:, : 2 * H])  # (B, 2H)
+            z = self.recurrent_activation(x_z + h_zr[:, :H])
+            r = self.recurrent_activation(x_r + h_zr[:, H:])
+            candidate = self.activation(x_h + tf.matmul(r * h_prev, self.recurrent_kernel[:, 2 * H :]))
+        h = z * h_prev + (1.0 - z) * candidate  # (B, H)
+        return h, [h]
+
+    def get_config(self) -> dict:
+        config = super().get_config()
+        config["reset_after"] = self.reset_after
+        return config
+
+
+@keras.saving.register_keras_serializable(package="course")
+class ScanGRU(CellLayer):
+    """`keras.layers.GRU`'s twin, run by our `tf.scan` loop (same weights, same outputs)."""
+
+    cell_class = GRUCell

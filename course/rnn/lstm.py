@@ -1,0 +1,82 @@
+"""Long short-term memory (LSTM): input, forget and output gates and a cell state."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import keras
+import tensorflow as tf
+
+from course.rnn.cell_base import CellLayer, RecurrentCell
+
+
+@keras.saving.register_keras_serializable(package="course")
+class LSTMCell(RecurrentCell):
+    """One LSTM step with `keras.layers.LSTMCell`'s weight layout.
+
+    Gate blocks in the kernels are ordered (i, f, c, o); the states are
+    `[h, c]`, the hidden state and the cell state:
+
+        i = σ(x W_i + h U_i + b_i)     input gate
+        f = σ(x W_f + h U_f + b_f)     forget gate
+        o = σ(x W_o + h U_o + b_o)     output gate
+        c' = f ⊙ c + i ⊙ g(x W_c + h U_c + b_c)
+        h' = o ⊙ g(c')
+
+    Args:
+        unit_forget_bias: start the forget gate's bias at 1, as Keras does.
+    """
+
+    gates = 4
+
+    def __init__(self, units: int, unit_forget_bias: bool = True, **kwargs: Any) -> None:
+        super().__init__(units, **kwargs)
+        self.unit_forget_bias = unit_forget_bias
+        self.state_size = [units, units]
+
+    def build(self, input_shape: tuple) -> None:
+        self._add_kernels(int(input_shape[-1]))
+        if self.use_bias:
+            initializer = self.bias_initializer
+            if self.unit_forget_bias:
+                base, units = self.bias_initializer, self.units
+
+                def initializer(shape: Any, dtype: Any = None) -> tf.Tensor:
+                    return tf.concat(
+                        [
+                            base((units,), dtype=dtype),
+                            tf.ones((units,), dtype=dtype),
+                            base((units * 2,), dtype=dtype),
+                        ],
+                        axis=0,
+                    )
+
+            self.bias = self.add_weight(shape=(4 * self.units,), initializer=initializer, name="bias")
+        else:
+            self.bias = None
+        self.built = True
+
+    def call(self, inputs: tf.Tensor, states: Any, training: bool | None = None) -> tuple:
+        h_prev, c_prev = states[0], states[1]  # (B, H), (B, H)
+        z = tf.matmul(inputs, self.kernel) + tf.matmul(h_prev, self.recurrent_kernel)  # (B, 4H)
+        if self.bias is not None:
+            z = z + self.bias
+        z_i, z_f, z_c, z_o = tf.split(z, 4, axis=-1)
+        i = self.recurrent_activation(z_i)
+        f = self.recurrent_activation(z_f)
+        o = self.recurrent_activation(z_o)
+        c = f * c_prev + i * self.activation(z_c)  # (B, H)
+        h = o * self.activation(c)  # (B, H)
+        return h, [h, c]
+
+    def get_config(self) -> dict:
+        config = super().get_config()
+        config["unit_forget_bias"] = self.unit_forget_bias
+        return config
+
+
+@keras.saving.register_keras_serializable(package="course")
+class ScanLSTM(CellLayer):
+    """`keras.layers.LSTM`'s twin, run by our `tf.scan` loop (same weights, same outputs)."""
+
+    cell_class = LSTMCell

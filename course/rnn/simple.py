@@ -1,0 +1,62 @@
+"""The vanilla (Elman) RNN cell: h_t = g(x_t W_x + h_{t-1} W_h + b)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import keras
+import tensorflow as tf
+
+from course.rnn.cell_base import CellLayer, RecurrentCell
+
+
+@keras.saving.register_keras_serializable(package="course")
+class SimpleRNNCell(RecurrentCell):
+    """One step of a vanilla RNN, with `keras.layers.SimpleRNNCell`'s weights.
+
+    Weights: `kernel` is W_x `(D, H)`, `recurrent_kernel` is W_h `(H, H)`,
+    `bias` is `(H,)`. The output is the new hidden state; W_y lives in a
+    `Dense` layer on top, as in Keras.
+    """
+
+    gates = 1
+
+    def __init__(self, units: int, **kwargs: Any) -> None:
+        kwargs.pop("recurrent_activation", None)
+        super().__init__(units, **kwargs)
+        self.state_size = units
+
+    def build(self, input_shape: tuple) -> None:
+        self._add_kernels(int(input_shape[-1]))
+        self.bias = (
+            self.add_weight(shape=(self.units,), initializer=self.bias_initializer, name="bias")
+            if self.use_bias
+            else None
+        )
+        self.built = True
+
+    def call(self, inputs: tf.Tensor, states: Any, training: bool | None = None) -> tuple:
+        h_prev = self._first_state(states)  # (B, H)
+        z = tf.matmul(inputs, self.kernel) + tf.matmul(h_prev, self.recurrent_kernel)  # (B, H)
+        if self.bias is not None:
+            z = z + self.bias
+        h = self.activation(z)  # (B, H)
+        return h, [h]
+
+    def get_config(self) -> dict:
+        config = super().get_config()
+        config.pop("recurrent_activation", None)
+        return config
+
+
+@keras.saving.register_keras_serializable(package="course")
+class ScanSimpleRNN(CellLayer):
+    """`keras.layers.SimpleRNN`'s twin, run by our `tf.scan` loop.
+
+    Args:
+        units: hidden size H.
+        return_sequences, return_state, go_backwards, zero_output_for_mask: as in Keras.
+        **kwargs: cell arguments (activation, initialisers, use_bias) and layer arguments.
+    """
+
+    cell_class = SimpleRNNCell
