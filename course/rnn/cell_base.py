@@ -62,6 +62,22 @@ class RecurrentCell(keras.layers.Layer):
             shape=(self.units, width), initializer=self.recurrent_initializer, name="recurrent_kernel"
         )
 
+    def project_inputs(self, inputs: Any) -> Any:
+        """The input's share of every gate: `x W (+ input bias)`, `(..., D) -> (..., gates * H)`."""
+        projected = keras.ops.matmul(inputs, self.kernel)
+        bias = self._input_bias()
+        return projected if bias is None else projected + bias
+
+    def _input_bias(self) -> Any:
+        return self.bias if self.use_bias else None
+
+    def step_projected(self, projected: Any, states: Any) -> tuple:
+        """One step given `project_inputs(x_t)`: returns `(y_t, new_states)`."""
+        raise NotImplementedError
+
+    def call(self, inputs: Any, states: Any, training: bool | None = None) -> tuple:
+        return self.step_projected(self.project_inputs(inputs), states)
+
     @staticmethod
     def _first_state(states: Any) -> Any:
         return states[0] if isinstance(states, (list, tuple)) else states

@@ -44,19 +44,20 @@ class GRUCell(RecurrentCell):
             self.bias = None
         self.built = True
 
-    def call(self, inputs: tf.Tensor, states: Any, training: bool | None = None) -> tuple:
+    def _input_bias(self) -> Any:
+        if not self.use_bias:
+            return None
+        return self.bias[0] if self.reset_after else self.bias
+
+    def step_projected(self, x_proj: tf.Tensor, states: Any) -> tuple:
         h_prev = self._first_state(states)  # (B, H)
         H = self.units
-        x_proj = tf.matmul(inputs, self.kernel)  # (B, 3H)
-        if self.bias is not None:
-            input_bias = self.bias[0] if self.reset_after else self.bias
-            x_proj = x_proj + input_bias
-        x_z, x_r, x_h = x_proj[:, :H], x_proj[:, H : 2 * H], x_proj[:, 2 * H :]
+        x_z, x_r, x_h = tf.split(x_proj, 3, axis=-1)  # (B, H) each
         if self.reset_after:
             h_proj = tf.matmul(h_prev, self.recurrent_kernel)  # (B, 3H)
             if self.bias is not None:
                 h_proj = h_proj + self.bias[1]
-            h_z, h_r, h_h = h_proj[:, :H], h_proj[:, H : 2 * H], h_proj[:, 2 * H :]
+            h_z, h_r, h_h = tf.split(h_proj, 3, axis=-1)
             z = self.recurrent_activation(x_z + h_z)
             r = self.recurrent_activation(x_r + h_r)
             candidate = self.activation(x_h + r * h_h)

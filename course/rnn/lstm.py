@@ -56,11 +56,9 @@ class LSTMCell(RecurrentCell):
             self.bias = None
         self.built = True
 
-    def call(self, inputs: tf.Tensor, states: Any, training: bool | None = None) -> tuple:
+    def step_projected(self, projected: tf.Tensor, states: Any) -> tuple:
         h_prev, c_prev = states[0], states[1]  # (B, H), (B, H)
-        z = tf.matmul(inputs, self.kernel) + tf.matmul(h_prev, self.recurrent_kernel)  # (B, 4H)
-        if self.bias is not None:
-            z = z + self.bias
+        z = projected + tf.matmul(h_prev, self.recurrent_kernel)  # (B, 4H)
         z_i, z_f, z_c, z_o = tf.split(z, 4, axis=-1)
         i = self.recurrent_activation(z_i)
         f = self.recurrent_activation(z_f)

@@ -3,6 +3,9 @@
 Every cell in this package follows Keras' cell contract,
 `cell(x_t, states) -> (y_t, new_states)` with a `state_size`, so the same cell
 runs under `scan_rnn` (ours) and under `keras.layers.RNN` (Keras').
+A cell may also offer `project_inputs(x)` and `step_projected(x_proj_t, states)`
+(with `call` their composition): `scan_rnn` then projects every time step's
+input in one matrix product before the loop, the classic speed-up.
 """
 
 from __future__ import annotations
@@ -61,34 +64,37 @@ def scan_rnn(
         )
     initial_states = [tf.convert_to_tensor(s, dtype=inputs.dtype) for s in initial_states]
     time_major = tf.transpose(inputs, [1, 0, 2])  # (T, B, D)
-    if mask is not None:
-        mask_tm = tf.transpose(tf.cast(mask, tf.bool), [1, 0])  # (T, B)
-    else:
-        mask_tm = tf.ones(tf.shape(time_major)[:2], dtype=tf.bool)
+    step_fn = cell
+    if hasattr(cell, "project_inputs") and hasattr(cell, "step_projected"):
+        # Fast path: one large matmul for every step's input projection, so
+        # the loop body keeps only the recurrent product.
+        if not cell.built:
+            cell.build(tuple(inputs.shape[:1]) + tuple(inputs.shape[2:]))
+        time_major = cell.project_inputs(time_major)  # (T, B, gates * H)
+        step_fn = cell.step_projected
+    use_mask = mask is not None
+    elems: tuple = (time_major,)
+    if use_mask:
+        elems += (tf.transpose(tf.cast(mask, tf.bool), [1, 0]),)  # (T, B)
     if go_backwards:
-        time_major = tf.reverse(time_major, [0])
-        mask_tm = tf.reverse(mask_tm, [0])
+        elems = tuple(tf.reverse(e, [0]) for e in elems)
 
     batch = tf.shape(inputs)[0]
     zero_out = tf.zeros(tf.stack([batch, output_size_of(cell)]), dtype=inputs.dtype)
-    use_mask = mask is not None
 
-    def step(carry, elems):
+    def step(carry, elems_t):
         prev_output, states = carry
-        x_t, m_t = elems
-        y_t, new_states = cell(x_t, list(states))
+        y_t, new_states = step_fn(elems_t[0], list(states))
         if not isinstance(new_states, (list, tuple)):
             new_states = [new_states]
         if use_mask:
-            keep = m_t[:, None]  # (B, 1)
+            keep = elems_t[1][:, None]  # (B, 1)
             fallback = tf.zeros_like(y_t) if zero_output_for_mask else prev_output
             y_t = tf.where(keep, y_t, fallback)
             new_states = [tf.where(keep, n, s) for n, s in zip(new_states, states)]
         return y_t, tuple(new_states)
 
-    outputs_tm, states_tm = tf.scan(
-        step, (time_major, mask_tm), initializer=(zero_out, tuple(initial_states))
-    )
+    outputs_tm, states_tm = tf.scan(step, elems, initializer=(zero_out, tuple(initial_states)))
     outputs = tf.transpose(outputs_tm, [1, 0, 2])  # (B, T, H)
     final_states = [s[-1] for s in states_tm]
     return outputs_tm[-1], outputs, final_states

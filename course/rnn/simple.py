@@ -35,12 +35,9 @@ class SimpleRNNCell(RecurrentCell):
         )
         self.built = True
 
-    def call(self, inputs: tf.Tensor, states: Any, training: bool | None = None) -> tuple:
+    def step_projected(self, projected: tf.Tensor, states: Any) -> tuple:
         h_prev = self._first_state(states)  # (B, H)
-        z = tf.matmul(inputs, self.kernel) + tf.matmul(h_prev, self.recurrent_kernel)  # (B, H)
-        if self.bias is not None:
-            z = z + self.bias
-        h = self.activation(z)  # (B, H)
+        h = self.activation(projected + tf.matmul(h_prev, self.recurrent_kernel))  # (B, H)
         return h, [h]
 
     def get_config(self) -> dict:
