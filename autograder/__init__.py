@@ -1,0 +1,1 @@
+"""Assign, check and grade the course's notebooks: isolated, fast, tamper-proof."""

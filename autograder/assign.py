@@ -1,0 +1,162 @@
+"""Reference notebook -> assignment spec, student notebook and public cases."""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from pathlib import Path
+
+import nbformat
+
+from autograder.notebook import CASES, GRADED, SETUP, SOLUTION_ONLY_TAG, first_line, read_notebook
+from autograder.spec import Assignment, Exercise
+
+BEGIN = re.compile(r"^(\s*)###\s*BEGIN SOLUTION\s*$")
+END = re.compile(r"^\s*###\s*END SOLUTION\s*$")
+STUB = '{indent}raise NotImplementedError("Replace this line with your code.")'
+PUBLIC_DIR = Path(__file__).resolve().parent / "public"
+
+
+def assignment_id(nb: nbformat.NotebookNode, path: Path) -> str:
+    meta = nb.metadata.get("autograder", {})
+    return str(meta.get("assignment") or path.stem)
+
+
+def load_assignment(path: str | Path) -> Assignment:
+    """Reads a reference notebook: its `# CASES`, `# SETUP` and graded cells.
+
+    Raises:
+        ValueError: no `# CASES` cell, no `EXERCISES` in it, or an exercise
+            without its `# GRADED:` cell.
+    """
+    path = Path(path)
+    nb = read_notebook(path)
+    aid = assignment_id(nb, path)
+    namespace: dict = {"__name__": f"autograder_cases_{aid}"}
+    setup, cells, found_cases = [], {}, False
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        head = first_line(cell.source)
+        if CASES.match(head):
+            exec(compile(cell.source, f"{path.name}:CASES", "exec"), namespace)
+            found_cases = True
+        elif SETUP.match(head):
+            setup.append(cell.source)
+        elif match := GRADED.match(head):
+            cells[match.group(1)] = cell.source
+    if not found_cases:
+        raise ValueError(f"{path}: expected a code cell starting with `# CASES` that defines EXERCISES.")
+    exercises = namespace.get("EXERCISES")
+    if not isinstance(exercises, (list, tuple)) or not all(isinstance(e, Exercise) for e in exercises):
+        raise ValueError(f"{path}: the `# CASES` cell must define EXERCISES, a list of autograder.spec.Exercise.")
+    for ex in exercises:
+        if ex.name not in cells:
+            raise ValueError(f"{path}: exercise {ex.name!r} has no cell starting with `# GRADED: {ex.name}`.")
+    return Assignment(aid, list(exercises), setup, cells)
+
+
+def strip_solutions(source: str) -> str:
+    """Replaces each `### BEGIN SOLUTION` ... `### END SOLUTION` region with a stub.
+
+    Raises:
+        ValueError: a region is opened and never closed, or closed unopened.
+    """
+    out, indent = [], None
+    for number, line in enumerate(source.splitlines(), start=1):
+        begin = BEGIN.match(line)
+        if begin:
+            if indent is not None:
+                raise ValueError(f"line {number}: `### BEGIN SOLUTION` inside another solution region")
+            indent = begin.group(1)
+            out.append(f"{indent}# YOUR CODE HERE")
+            out.append(STUB.format(indent=indent))
+        elif END.match(line):
+            if indent is None:
+                raise ValueError(f"line {number}: `### END SOLUTION` without a BEGIN")
+            indent = None
+        elif indent is None:
+            out.append(line)
+    if indent is not None:
+        raise ValueError("a `### BEGIN SOLUTION` region is never closed")
+    return "\n".join(out)
+
+
+def student_notebook(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """The student copy: solutions stubbed, reference-only cells dropped, outputs cleared."""
+    student = copy.deepcopy(nb)
+    kept = []
+    for cell in student.cells:
+        tags = cell.metadata.get("tags", [])
+        if SOLUTION_ONLY_TAG in tags or (cell.cell_type == "code" and CASES.match(first_line(cell.source))):
+            continue
+        if cell.cell_type == "code":
+            cell.source = strip_solutions(cell.source)
+            cell.outputs = []
+            cell.execution_count = None
+            match = GRADED.match(first_line(cell.source))
+            if match:
+                cell.metadata["autograder"] = {"exercise": match.group(1)}
+        cell.pop("id", None)
+        kept.append(cell)
+    student.cells = kept
+    student.nbformat, student.nbformat_minor = 4, 4  # no cell ids: stable files across editors
+    return student
+
+
+def write_notebook(nb: nbformat.NotebookNode, path: Path) -> bool:
+    """Writes `nb` if its text changed; returns whether the file changed."""
+    text = nbformat.writes(nb) + ("" if nbformat.writes(nb).endswith("\n") else "\n")
+    if path.exists() and path.read_text() == text:
+        return False
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    return True
+
+
+def public_cases(assignment: Assignment, expected: dict) -> dict:
+    """The public cases' calls and expected values, and what is hidden (counts only).
+
+    Args:
+        assignment: the assignment.
+        expected: `(exercise, case) -> run_call result` for the public cases.
+    """
+    from autograder.spec import call_spec
+
+    data: dict = {"assignment": assignment.id, "exercises": {}}
+    for ex in assignment.exercises:
+        public = [c for c in ex.cases if not c.hidden]
+        hidden = [c for c in ex.cases if c.hidden]
+        data["exercises"][ex.name] = {
+            "needs": list(ex.needs),
+            "points": ex.points,
+            "hidden_cases": len(hidden),
+            "hidden_points": float(sum(c.points for c in hidden)),
+            "cases": [
+                {
+                    "name": c.name,
+                    "points": c.points,
+                    "rtol": c.rtol,
+                    "atol": c.atol,
+                    "hint": c.hint,
+                    "call": call_spec(assignment.id, ex, c),
+                    "expected": expected[(ex.name, c.name)],
+                }
+                for c in public
+            ],
+        }
+    return data
+
+
+def public_path(assignment_id: str, directory: Path = PUBLIC_DIR) -> Path:
+    return directory / f"{assignment_id}.json"
+
+
+def write_public(data: dict, path: Path) -> bool:
+    text = json.dumps(data, indent=1, sort_keys=True) + "\n"
+    if path.exists() and path.read_text() == text:
+        return False
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    return True

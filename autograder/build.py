@@ -1,0 +1,94 @@
+"""`autograder assign` and `autograder release`: what students get."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from autograder.assign import (
+    PUBLIC_DIR,
+    load_assignment,
+    public_cases,
+    public_path,
+    student_notebook,
+    write_notebook,
+    write_public,
+)
+from autograder.grade import run_reference
+from autograder.notebook import read_notebook
+from autograder.sandbox import Limits, Sandbox
+from autograder.spec import Assignment
+
+ROOT = Path(__file__).resolve().parents[1]
+BUNDLE_FILES = ("README.md", "pyproject.toml", "environment.yml")
+BUNDLE_PACKAGES = ("course", "autograder")
+FORBIDDEN_IN_BUNDLE = ("### BEGIN SOLUTION", "### END SOLUTION", "# CASES")
+
+
+def public_only(assignment: Assignment) -> Assignment:
+    """The same assignment with its hidden cases removed (what `assign` may run)."""
+    from dataclasses import replace
+
+    exercises = [replace(ex, cases=tuple(c for c in ex.cases if not c.hidden)) for ex in assignment.exercises]
+    return Assignment(assignment.id, exercises, assignment.setup, assignment.cells)
+
+
+def compute_public(assignment: Assignment, sandbox: Sandbox) -> dict:
+    """Public cases with expected values computed by running the reference."""
+    return public_cases(assignment, run_reference(public_only(assignment), sandbox))
+
+
+def assign_all(
+    solutions: Path, notebooks: Path, ids: list[str] | None = None, public_dir: Path = PUBLIC_DIR
+) -> list[str]:
+    """Writes `notebooks/<id>.ipynb` and the public cases for each reference notebook.
+
+    Returns:
+        One line per file, saying whether it changed.
+    """
+    paths = sorted(solutions.glob("*.ipynb"))
+    if ids:
+        paths = [p for p in paths if p.stem in ids]
+        missing = set(ids) - {p.stem for p in paths}
+        if missing:
+            raise ValueError(f"no reference notebook for {sorted(missing)} in {solutions}")
+    if not paths:
+        raise ValueError(f"no reference notebooks (*.ipynb) in {solutions}")
+    lines = []
+    with Sandbox(Limits(timeout_s=300, memory_mb=4096, cpu_s=600), workers=1) as sandbox:
+        for path in paths:
+            assignment = load_assignment(path)
+            student_path = notebooks / f"{path.stem}.ipynb"
+            changed = write_notebook(student_notebook(read_notebook(path)), student_path)
+            lines.append(f"{'wrote' if changed else 'unchanged'} {student_path}")
+            target = public_path(assignment.id, public_dir)
+            changed = write_public(compute_public(assignment, sandbox), target)
+            lines.append(f"{'wrote' if changed else 'unchanged'} {target}")
+    return lines
+
+
+def release(out_dir: Path, notebooks: Path, root: Path = ROOT) -> list[Path]:
+    """Copies what students need into `out_dir` and checks no solution went with it.
+
+    Raises:
+        ValueError: a file of the bundle holds solution code or test cases.
+    """
+    out_dir.mkdir(parents=True, exist_ok=True)
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
+    for package in BUNDLE_PACKAGES:
+        shutil.copytree(root / package, out_dir / package, ignore=ignore, dirs_exist_ok=True)
+    for name in BUNDLE_FILES:
+        if (root / name).exists():
+            shutil.copy2(root / name, out_dir / name)
+    (out_dir / "notebooks").mkdir(exist_ok=True)
+    for nb in sorted(notebooks.glob("*.ipynb")):
+        shutil.copy2(nb, out_dir / "notebooks" / nb.name)
+    files = [p for p in out_dir.rglob("*") if p.is_file()]
+    for path in files:
+        if path.suffix not in {".ipynb", ".json"}:
+            continue
+        text = path.read_text(errors="replace")
+        for marker in FORBIDDEN_IN_BUNDLE:
+            if marker in text:
+                raise ValueError(f"{path} contains {marker!r}: regenerate notebooks with `autograder assign`")
+    return files

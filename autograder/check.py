@@ -1,0 +1,110 @@
+"""`check(...)`: the student's side, run in the student's own kernel.
+
+Runs an exercise's public cases against the function defined in the
+notebook, with the same probes and the same comparison the grader uses, so
+the two never disagree on a public case. Needs no notebook file on disk
+(Colab), only the public cases shipped with this package.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import time
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Callable
+
+from autograder.assign import PUBLIC_DIR
+from autograder.judge import compare_call, explain_error
+from autograder.probes import run_call
+from autograder.spec import Case
+
+
+@lru_cache(maxsize=None)
+def load_public(assignment: str, directory: str = str(PUBLIC_DIR)) -> dict:
+    path = Path(directory) / f"{assignment}.json"
+    if not path.exists():
+        known = sorted(p.stem for p in Path(directory).glob("*.json"))
+        raise ValueError(f"No public cases for assignment {assignment!r}; known assignments: {known}.")
+    return json.loads(path.read_text())
+
+
+@dataclass
+class CheckReport:
+    """What `check` found; prints as text and renders in notebooks."""
+
+    exercise: str
+    lines: list[str] = field(default_factory=list)
+    passed: int = 0
+    total: int = 0
+    hidden_cases: int = 0
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return self.total > 0 and self.passed == self.total
+
+    def __str__(self) -> str:
+        head = f"{'✅' if self.ok else '❌'} {self.exercise}: {self.passed}/{self.total} public cases passed"
+        tail = (
+            f"Hidden cases also count toward your grade ({self.hidden_cases} more for this exercise): "
+            "passing the public ones is necessary, not sufficient."
+            if self.hidden_cases
+            else "There are no hidden cases for this exercise."
+        )
+        return "\n".join([head, *self.lines, tail])
+
+    def __repr__(self) -> str:
+        return str(self)
+
+    def _ipython_display_(self) -> None:
+        """Already printed by `check`; shows nothing more as a cell's value."""
+
+
+def check(exercise: str, assignment: str, namespace: dict | None = None, quiet: bool = False) -> CheckReport:
+    """Runs the public cases of `exercise` on the student's function.
+
+    Args:
+        exercise: the exercise's name (the function's name).
+        assignment: the assignment id, e.g. "A2".
+        namespace: where the function is defined; by default the caller's globals.
+        quiet: return the report without printing it.
+    """
+    if namespace is None:
+        namespace = inspect.currentframe().f_back.f_globals  # type: ignore[union-attr]
+    public = load_public(assignment)
+    spec = public["exercises"].get(exercise)
+    if spec is None:
+        raise ValueError(f"{assignment} has no exercise {exercise!r}; it has {sorted(public['exercises'])}.")
+    report = CheckReport(exercise, hidden_cases=int(spec.get("hidden_cases", 0)))
+    start = time.perf_counter()
+    for case in spec["cases"]:
+        report.total += 1
+        rule = Case(case["name"], make_args=lambda rng: [], rtol=case["rtol"], atol=case["atol"], hint=case.get("hint", ""))
+        try:
+            actual = run_call(namespace, case["call"])
+            actual = json.loads(json.dumps(actual))  # the same plain round trip as the grader's
+            passed, message = compare_call(rule, case["expected"], actual)
+        except Exception as exc:  # the student's error, reported like the grader does
+            passed, message = False, explain_error(f"{type(exc).__name__}: {exc}", exercise)
+        report.passed += passed
+        report.lines.append(f"  {'✓' if passed else '✗'} {case['name']}" + ("" if passed else f": {message}"))
+    report.seconds = time.perf_counter() - start
+    if not quiet:
+        print(report)
+    return report
+
+
+def checker(assignment: str) -> Callable[..., CheckReport]:
+    """`check = checker("A2")`, then `check("rnn_step")` in the notebook."""
+    load_public(assignment)  # fail early, with the list of known assignments
+
+    def check_exercise(exercise: str, namespace: dict | None = None) -> CheckReport:
+        if namespace is None:
+            namespace = inspect.currentframe().f_back.f_globals  # type: ignore[union-attr]
+        return check(exercise, assignment, namespace, quiet=False)
+
+    return check_exercise
+

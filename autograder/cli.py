@@ -1,0 +1,89 @@
+"""`autograder`: one command with subcommands that forward to plain functions."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+
+def cmd_assign(args: argparse.Namespace) -> int:
+    from autograder.build import assign_all
+
+    changed = assign_all(Path(args.solutions), Path(args.notebooks), ids=args.ids or None)
+    for line in changed:
+        print(line)
+    return 0
+
+
+def cmd_release(args: argparse.Namespace) -> int:
+    from autograder.build import release
+
+    files = release(Path(args.dir), Path(args.notebooks))
+    print(f"wrote a student bundle of {len(files)} files to {args.dir}")
+    return 0
+
+
+def cmd_grade(args: argparse.Namespace) -> int:
+    from autograder.grade import GradeConfig, Grader
+    from autograder.report import ProgressBar, summary_table, write_reports
+    from autograder.sandbox import Limits, Sandbox
+
+    paths = [Path(p) for p in args.submissions]
+    out = Path(args.out)
+    limits = Limits(timeout_s=args.timeout, memory_mb=args.memory_mb)
+    config = GradeConfig(Path(args.solutions), args.assignment, max(1, args.jobs), limits)
+    grader = Grader(config, deny_paths=[str(out.resolve())])
+    start = time.perf_counter()
+    with Sandbox(limits, workers=config.jobs) as sandbox:
+        results = grader.grade(paths, sandbox, progress=ProgressBar())
+    gradebook = write_reports(results, out)
+    elapsed = time.perf_counter() - start
+    print(summary_table(results))
+    print(f"\n{len(results)} submissions graded in {elapsed:.1f} s; gradebook: {gradebook}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="autograder", description="Assign, check and grade the course notebooks.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("assign", help="generate student notebooks and public cases from solutions/")
+    p.add_argument("ids", nargs="*", help="assignment ids (default: all)")
+    p.add_argument("--solutions", default="solutions")
+    p.add_argument("--notebooks", default="notebooks")
+    p.set_defaults(func=cmd_assign)
+
+    p = sub.add_parser("release", help="write a student bundle (no solutions, no hidden cases)")
+    p.add_argument("dir")
+    p.add_argument("--notebooks", default="notebooks")
+    p.set_defaults(func=cmd_release)
+
+    p = sub.add_parser("grade", help="grade submissions")
+    p.add_argument("submissions", nargs="+")
+    p.add_argument("--out", required=True, help="folder for results.json, feedback.md, gradebook.csv")
+    p.add_argument("--solutions", default="solutions")
+    p.add_argument("--assignment", default=None, help="grade all against this id (default: detect)")
+    p.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
+    p.add_argument("--timeout", type=float, default=30.0, help="wall-clock seconds per submission")
+    p.add_argument("--memory-mb", type=int, default=2048, help="memory per submission")
+    p.set_defaults(func=cmd_grade)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except (ValueError, RuntimeError, OSError) as exc:
+        print(f"autograder {args.command}: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
+

@@ -1,0 +1,94 @@
+"""Probes: how one case is run inside the student's process.
+
+A probe receives the namespace the student's cells ran in and a plain call
+description (`autograder.spec.call_spec`), calls the student's function and
+returns plain data (`autograder.plain.to_plain`). It never compares anything:
+comparison happens in the grading process, out of the student's reach.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import numpy as np
+
+from autograder.plain import from_plain, to_plain
+
+
+class ExerciseNotFound(LookupError):
+    """The student's namespace has no callable with the exercise's name."""
+
+
+def _lookup(namespace: dict, name: str) -> Callable:
+    fn = namespace.get(name)
+    if fn is None:
+        raise ExerciseNotFound(
+            f"no function named `{name}` was defined: keep the name and signature given in the exercise"
+        )
+    if not callable(fn):
+        raise ExerciseNotFound(f"`{name}` is a {type(fn).__name__}, not a function")
+    return fn
+
+
+def _as_input(value: Any, tensors: bool) -> Any:
+    value = from_plain(value)
+    if isinstance(value, np.ndarray):
+        value = np.asarray(value)  # drop the PlainArray subclass
+        if tensors and value.dtype.kind in "fiub":
+            import tensorflow as tf
+
+            return tf.constant(value)
+    if isinstance(value, (list, tuple)):
+        items = [_as_input(to_plain(v), tensors) for v in value]
+        return type(value)(items)
+    return value
+
+
+def _weighted_sum(outputs: Any) -> Any:
+    """A scalar in which every output element has its own fixed weight."""
+    import tensorflow as tf
+
+    flat = [t for t in tf.nest.flatten(outputs) if isinstance(t, (tf.Tensor, tf.Variable))]
+    if not flat:
+        raise TypeError("the function returned no tensor to differentiate")
+    total = tf.constant(0.0, dtype=flat[0].dtype)
+    for t in flat:
+        weights = tf.reshape(tf.sin(tf.cast(tf.range(tf.size(t)), t.dtype) + 1.0), tf.shape(t))
+        total = total + tf.reduce_sum(tf.cast(t, total.dtype) * tf.cast(weights, total.dtype))
+    return total
+
+
+def probe_call(namespace: dict, call: dict) -> dict:
+    """Calls `function(*args, **kwargs)`; with `grad_wrt`, also the gradients.
+
+    Returns:
+        `{"value": plain output}` plus `"grads"`, a list of plain gradients
+        (None where the output does not depend on that argument).
+    """
+    fn = _lookup(namespace, call["function"])
+    args = [_as_input(a, call.get("tensors", True)) for a in call.get("args", [])]
+    kwargs = {k: _as_input(v, call.get("tensors", True)) for k, v in call.get("kwargs", {}).items()}
+    grad_wrt = call.get("grad_wrt") or []
+    if not grad_wrt:
+        return {"value": to_plain(fn(*args, **kwargs))}
+    import tensorflow as tf
+
+    watched = [args[i] for i in grad_wrt]
+    with tf.GradientTape() as tape:
+        for t in watched:
+            tape.watch(t)
+        out = fn(*args, **kwargs)
+        total = _weighted_sum(out)
+    grads = tape.gradient(total, watched)
+    return {"value": to_plain(out), "grads": [to_plain(g) for g in grads]}
+
+
+PROBES: dict[str, Callable[[dict, dict], dict]] = {"call": probe_call}
+
+
+def run_call(namespace: dict, call: dict) -> dict:
+    """Runs one case with its probe; the sandbox's entry point."""
+    probe = PROBES.get(call.get("probe", "call"))
+    if probe is None:
+        raise ValueError(f"Unknown probe {call.get('probe')!r}; known: {sorted(PROBES)}.")
+    return probe(namespace, call)

@@ -1,0 +1,138 @@
+"""What an assignment's graded exercises and test cases are.
+
+An assignment's cases are written in its reference notebook, in a cell whose
+first line is `# CASES` (dropped from the student copy). That cell defines
+`EXERCISES`, a list of `Exercise`; it may import numpy and this module only,
+because it runs in the grading process, which never imports TensorFlow.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+
+ArgsMaker = Callable[[np.random.Generator], Any]
+
+
+@dataclass(frozen=True)
+class Case:
+    """One test of one exercise.
+
+    Args:
+        name: short label shown to students (for a hidden case, only this).
+        make_args: `rng -> args`: a list/tuple of positional arguments or a
+            dict of keyword arguments, built with numpy from the seeded `rng`.
+        points: what passing this case is worth.
+        hidden: hidden cases count toward the grade but never show inputs,
+            expected values or the student's values.
+        rtol, atol: tolerances for floating-point comparison.
+        tensors: pass float/int arrays to the student's function as tf tensors.
+        grad_wrt: indices of positional arguments to differentiate a fixed
+            weighted sum of the outputs against (gradients compared too).
+        probe: which probe runs the case in the student's process
+            (see `autograder.probes`).
+        hint: advice shown when the case fails.
+    """
+
+    name: str
+    make_args: ArgsMaker
+    points: float = 1.0
+    hidden: bool = False
+    rtol: float = 1e-5
+    atol: float = 1e-6
+    tensors: bool = True
+    grad_wrt: tuple[int, ...] = ()
+    probe: str = "call"
+    hint: str = ""
+
+    def __post_init__(self) -> None:
+        if self.points < 0:
+            raise ValueError(f"Case {self.name!r}: points must be >= 0; got {self.points}.")
+        if not callable(self.make_args):
+            raise TypeError(f"Case {self.name!r}: make_args must be callable rng -> args.")
+
+
+@dataclass(frozen=True)
+class Exercise:
+    """A graded function the student writes, in a cell marked `# GRADED: <name>`.
+
+    Args:
+        name: the function's name, also the marker's.
+        cases: its tests.
+        needs: other exercises whose cells must run first (for example
+            `rnn_forward` calling `rnn_step`).
+    """
+
+    name: str
+    cases: tuple[Case, ...]
+    needs: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not self.name.isidentifier():
+            raise ValueError(f"Exercise name must be a Python identifier; got {self.name!r}.")
+        names = [c.name for c in self.cases]
+        if len(set(names)) != len(names):
+            raise ValueError(f"Exercise {self.name!r} has two cases with the same name: {names}.")
+
+    @property
+    def points(self) -> float:
+        return float(sum(c.points for c in self.cases))
+
+
+@dataclass
+class Assignment:
+    """An assignment as read from its reference notebook."""
+
+    id: str
+    exercises: list[Exercise]
+    setup: list[str] = field(default_factory=list)
+    cells: dict[str, str] = field(default_factory=dict)  # exercise -> reference cell source
+
+    def exercise(self, name: str) -> Exercise:
+        for ex in self.exercises:
+            if ex.name == name:
+                return ex
+        raise KeyError(f"Assignment {self.id} has no exercise {name!r}; it has {[e.name for e in self.exercises]}.")
+
+    @property
+    def points(self) -> float:
+        return float(sum(e.points for e in self.exercises))
+
+
+def case_seed(assignment_id: str, exercise: str, case: str) -> int:
+    """A stable seed per case, so inputs are the same on every machine and run."""
+    digest = hashlib.sha256(f"{assignment_id}/{exercise}/{case}".encode()).digest()
+    return int.from_bytes(digest[:4], "little")
+
+
+def case_args(assignment_id: str, exercise: Exercise, case: Case) -> Any:
+    """The concrete arguments of one case (numpy arrays and plain values)."""
+    rng = np.random.default_rng(case_seed(assignment_id, exercise.name, case.name))
+    args = case.make_args(rng)
+    if not isinstance(args, (list, tuple, dict)):
+        raise TypeError(
+            f"Case {exercise.name}/{case.name}: make_args must return a list, tuple or dict; got {type(args).__name__}."
+        )
+    return args
+
+
+def call_spec(assignment_id: str, exercise: Exercise, case: Case) -> dict:
+    """The plain-data description of a case that the student's process runs."""
+    from autograder.plain import to_plain
+
+    args = case_args(assignment_id, exercise, case)
+    positional, keywords = (list(args), {}) if not isinstance(args, dict) else ([], args)
+    return {
+        "exercise": exercise.name,
+        "case": case.name,
+        "function": exercise.name,
+        "probe": case.probe,
+        "args": [to_plain(a) for a in positional],
+        "kwargs": {k: to_plain(v) for k, v in keywords.items()},
+        "tensors": case.tensors,
+        "grad_wrt": list(case.grad_wrt),
+        "seed": case_seed(assignment_id, exercise.name, case.name),
+    }

@@ -1,0 +1,200 @@
+"""Grading a class of submissions that misbehave in every way we know of.
+
+One grading run over all of them (a broken submission never stops the
+class), then one assertion group per kind of trouble.
+"""
+
+import json
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from conftest import ADD_ONE, CASES, SCALED_SUM, SETUP, notebook
+from autograder.assign import strip_solutions
+from autograder.grade import GradeConfig, Grader
+from autograder.report import write_reports
+from autograder.sandbox import Limits
+
+ADD_ONE_STUB = strip_solutions(ADD_ONE)
+SCALED_SUM_STUB = strip_solutions(SCALED_SUM)
+
+
+def sub(*cells):
+    return notebook(SETUP, *cells)
+
+
+def submissions(solutions: Path, out_dir: Path) -> dict:
+    solution_file = solutions / "T1.ipynb"
+    return {
+        "full": sub(ADD_ONE, SCALED_SUM),
+        "blank": sub(ADD_ONE_STUB, SCALED_SUM_STUB),
+        "syntax": sub("# GRADED: add_one\ndef add_one(x)\n    return x + 1", SCALED_SUM),
+        "raises": sub("# GRADED: add_one\nraise RuntimeError('boom')", SCALED_SUM),
+        "wrong": sub("# GRADED: add_one\ndef add_one(x):\n    return x + 2", SCALED_SUM),
+        "float64": sub("# GRADED: add_one\ndef add_one(x):\n    return tf.cast(x, tf.float64) + 1", SCALED_SUM),
+        "loops": sub("# GRADED: add_one\ndef add_one(x):\n    while True:\n        pass", SCALED_SUM),
+        "loops_at_top": sub(ADD_ONE, "# GRADED: scaled_sum\nwhile True:\n    pass"),
+        "memory": sub("# GRADED: add_one\nx = bytearray(64 * 2**30)\n" + ADD_ONE, SCALED_SUM),
+        "memory_growth": sub("# GRADED: add_one\nblocks = []\nwhile True:\n    blocks.append(bytearray(50 * 2**20))", SCALED_SUM),
+        "sys_exit": sub("# GRADED: add_one\nimport sys\nsys.exit(0)", SCALED_SUM),
+        "os_exit": sub(ADD_ONE, "# GRADED: scaled_sum\nimport os\nos._exit(0)"),
+        "flood": sub("# GRADED: add_one\nprint('x' * 10_000_000)\nfor _ in range(200_000):\n    print('spam')\n" + ADD_ONE, SCALED_SUM),
+        "deleted": sub(SCALED_SUM),
+        "duplicated": sub("# GRADED: add_one\ndef add_one(x):\n    return x", ADD_ONE, SCALED_SUM),
+        "reordered": sub(SCALED_SUM, ADD_ONE),
+        "renamed": sub("# GRADED: add_uno\n" + ADD_ONE.split("\n", 1)[1], SCALED_SUM),
+        "markdown": sub("MD:" + ADD_ONE, SCALED_SUM),
+        "patch_numpy": sub("# GRADED: add_one\nimport numpy\nnumpy.allclose = lambda *a, **k: True\nnumpy.isclose = lambda a, b, **k: numpy.ones_like(a, dtype=bool)\n"
+                           "def add_one(x):\n    return x", SCALED_SUM),
+        "patch_tf": sub("# GRADED: add_one\ntf.add = lambda a, b, name=None: a\ndef add_one(x):\n    return tf.add(x, 1.0)", SCALED_SUM),
+        "patch_grader": sub("# GRADED: add_one\nimport autograder.compare, autograder.judge\n"
+                            "autograder.compare.compare = lambda *a, **k: None\nautograder.judge.compare_call = lambda *a, **k: (True, 'passed')\n"
+                            "def add_one(x):\n    return x", SCALED_SUM),
+        "liar": sub("# GRADED: add_one\nclass Liar:\n    def __eq__(self, other): return True\n"
+                    "    def __array__(self, dtype=None, copy=None): return np.zeros(3, 'float32')\n"
+                    "def add_one(x):\n    return Liar()", SCALED_SUM),
+        "reads_solution": sub(f"# GRADED: add_one\nsource = open({str(solution_file)!r}).read()\n" + ADD_ONE, SCALED_SUM),
+        "writes_output": sub(f"# GRADED: add_one\nopen({str(out_dir / 'gradebook.csv')!r}, 'w').write('all: 100')\n" + ADD_ONE, SCALED_SUM),
+    }
+
+
+@pytest.fixture(scope="module")
+def graded(tiny_solutions, sandbox, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("class")
+    out_dir = tmp_path_factory.mktemp("out")
+    paths = []
+    for name, nb in submissions(tiny_solutions, out_dir).items():
+        path = folder / f"{name}.ipynb"
+        nbformat.write(nb, path)
+        paths.append(path)
+    stripped = notebook(SETUP, ADD_ONE, SCALED_SUM)
+    stripped.metadata = {}
+    for cell in stripped.cells:
+        cell.metadata = {}
+    nbformat.write(stripped, folder / "no_metadata.ipynb")
+    (folder / "truncated.ipynb").write_text(nbformat.writes(stripped)[:200])
+    (folder / "not_a_notebook.ipynb").write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(300))
+    (folder / "essay.ipynb").write_text("My answers are in the PDF.")
+    paths += [folder / n for n in ("no_metadata.ipynb", "truncated.ipynb", "not_a_notebook.ipynb", "essay.ipynb")]
+    grader = Grader(GradeConfig(tiny_solutions, None, 2, Limits(timeout_s=8, memory_mb=1024, cpu_s=20)),
+                    deny_paths=[str(out_dir)])
+    results = grader.grade(paths, sandbox)
+    write_reports(results, out_dir)
+    return {r.submission: r for r in results}, out_dir
+
+
+def ex(results, submission, exercise):
+    return next(e for e in results[submission].exercises if e.name == exercise)
+
+
+FULL = 6.0  # add_one: 1 + 1 + 2, scaled_sum: 1 + 1
+
+
+def test_reference_scores_full_marks_and_blank_scores_zero(graded):
+    results, _ = graded
+    assert results["full"].points == FULL == results["full"].max_points
+    assert results["blank"].points == 0
+    for e in results["blank"].exercises:
+        assert all("not implemented yet" in c.message for c in e.cases)
+
+
+def test_syntax_error_and_exception_are_per_exercise(graded):
+    results, _ = graded
+    assert ex(results, "syntax", "add_one").points == 0
+    assert "SyntaxError" in ex(results, "syntax", "add_one").cases[0].message
+    assert ex(results, "raises", "add_one").points == 0
+    assert "RuntimeError: boom" in ex(results, "raises", "add_one").cases[0].message
+    assert "add_one' is not defined" in ex(results, "syntax", "scaled_sum").cases[0].message
+
+
+def test_wrong_values_and_wrong_dtype_explain_themselves(graded):
+    results, _ = graded
+    wrong = ex(results, "wrong", "add_one")
+    assert wrong.points == 0
+    assert "first at index" in wrong.cases[0].message and "max error 1" in wrong.cases[0].message
+    hidden = [c for c in wrong.cases if c.hidden][0]
+    assert "expected" not in hidden.message  # hidden: no values shown
+    assert "dtype float32, got float64" in ex(results, "float64", "add_one").cases[0].message
+    # scaled_sum calls the student's own add_one, so it inherits the mistake, and says why
+    assert "max error" in ex(results, "wrong", "scaled_sum").cases[0].message
+
+
+@pytest.mark.parametrize("name, exercise", [("loops", "add_one"), ("loops_at_top", "scaled_sum")])
+def test_infinite_loops_time_out_with_a_message(graded, name, exercise):
+    results, _ = graded
+    assert "time limit" in results[name].problem
+    assert ex(results, name, exercise).points == 0
+    if name == "loops_at_top":  # what finished before the loop keeps its points
+        assert ex(results, name, "add_one").points == 4
+
+
+@pytest.mark.parametrize("name", ["memory", "memory_growth"])
+def test_memory_bombs_are_stopped(graded, name):
+    results, _ = graded
+    e = ex(results, name, "add_one")
+    assert e.points == 0
+    assert "MemoryError" in e.cases[0].message or "memory" in results[name].problem
+
+
+def test_exits_lose_only_what_came_after(graded):
+    results, _ = graded
+    assert ex(results, "sys_exit", "add_one").points == 0
+    assert "SystemExit" in ex(results, "sys_exit", "add_one").cases[0].message
+    assert ex(results, "sys_exit", "scaled_sum").points == 0  # needs add_one
+    assert ex(results, "os_exit", "scaled_sum").points == 0
+    assert "ended" in results["os_exit"].problem or "exit" in results["os_exit"].problem
+
+
+def test_output_flood_is_truncated_and_graded(graded):
+    results, _ = graded
+    assert results["flood"].points == FULL
+    assert len(results["flood"].output) < 100_000
+
+
+def test_cell_layout_changes(graded):
+    results, _ = graded
+    assert results["reordered"].points == FULL
+    assert results["no_metadata"].points == FULL
+    assert results["duplicated"].points == FULL and "last one" in ex(results, "duplicated", "add_one").note
+    assert ex(results, "deleted", "add_one").points == 0
+    assert "no code cell starting with `# GRADED: add_one`" in ex(results, "deleted", "add_one").cases[0].message
+    assert "needs `add_one`" in ex(results, "deleted", "scaled_sum").cases[0].message
+    assert ex(results, "renamed", "add_one").points == 0 and "add_uno" in ex(results, "renamed", "add_one").cases[0].message
+    assert "markdown" in ex(results, "markdown", "add_one").cases[0].message
+
+
+@pytest.mark.parametrize("name", ["truncated", "not_a_notebook", "essay"])
+def test_unreadable_files_score_zero_with_a_reason(graded, name):
+    results, _ = graded
+    assert results[name].points == 0 and results[name].problem
+    assert "could not be read" in results[name].exercises[0].cases[0].message
+
+
+@pytest.mark.parametrize("name", ["patch_numpy", "patch_tf", "patch_grader", "liar"])
+def test_cheating_earns_nothing(graded, name):
+    results, _ = graded
+    assert ex(results, name, "add_one").points == 0, ex(results, name, "add_one").cases[0].message
+
+
+def test_reading_solutions_and_writing_results_are_refused(graded):
+    results, out_dir = graded
+    assert ex(results, "reads_solution", "add_one").points == 0
+    assert "PermissionError" in ex(results, "reads_solution", "add_one").cases[0].message
+    assert ex(results, "writes_output", "add_one").points == 0
+    assert "all: 100" not in (out_dir / "gradebook.csv").read_text()
+
+
+def test_reports_are_written(graded):
+    results, out_dir = graded
+    data = json.loads((out_dir / "full" / "results.json").read_text())
+    assert data["score"] == FULL and len(data["tests"]) == 5
+    assert all(t["score"] == t["max_score"] for t in data["tests"])
+    blank = json.loads((out_dir / "blank" / "results.json").read_text())
+    assert blank["score"] == 0 and "hidden case 1" in " ".join(t["name"] for t in blank["tests"])
+    feedback = (out_dir / "wrong" / "feedback.md").read_text()
+    assert "Score: 0 / 6" in feedback and "first at index" in feedback and "Hidden cases count" in feedback
+    rows = (out_dir / "gradebook.csv").read_text().splitlines()
+    assert rows[0].startswith("submission,assignment,add_one,scaled_sum,total")
+    assert len(rows) == 1 + len(results)
