@@ -37,24 +37,26 @@ class LSTMCell(RecurrentCell):
     def build(self, input_shape: tuple) -> None:
         self._add_kernels(int(input_shape[-1]))
         if self.use_bias:
-            initializer = self.bias_initializer
-            if self.unit_forget_bias:
-                base, units = self.bias_initializer, self.units
-
-                def initializer(shape: Any, dtype: Any = None) -> tf.Tensor:
-                    return tf.concat(
-                        [
-                            base((units,), dtype=dtype),
-                            tf.ones((units,), dtype=dtype),
-                            base((units * 2,), dtype=dtype),
-                        ],
-                        axis=0,
-                    )
-
-            self.bias = self.add_weight(shape=(4 * self.units,), initializer=initializer, name="bias")
+            self.bias = self.add_weight(
+                shape=(4 * self.units,), initializer=self._bias_initializer(), name="bias"
+            )
         else:
             self.bias = None
         self.built = True
+
+    def _bias_initializer(self) -> Any:
+        """Keras' layout: the forget gate's block starts at 1 when `unit_forget_bias`."""
+        if not self.unit_forget_bias:
+            return self.bias_initializer
+        base, units = self.bias_initializer, self.units
+
+        def initializer(shape: Any, dtype: Any = None) -> tf.Tensor:
+            return tf.concat(
+                [base((units,), dtype=dtype), tf.ones((units,), dtype=dtype), base((units * 2,), dtype=dtype)],
+                axis=0,
+            )
+
+        return initializer
 
     def step_projected(self, projected: tf.Tensor, states: Any) -> tuple:
         h_prev, c_prev = states[0], states[1]  # (B, H), (B, H)

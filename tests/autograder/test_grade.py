@@ -5,13 +5,12 @@ class), then one assertion group per kind of trouble.
 """
 
 import json
-import sys
 from pathlib import Path
 
 import nbformat
 import pytest
 
-from conftest import ADD_ONE, CASES, SCALED_SUM, SETUP, notebook
+from tiny_assignment import ADD_ONE, SCALED_SUM, SETUP, notebook
 from autograder.assign import strip_solutions
 from autograder.grade import GradeConfig, Grader
 from autograder.report import write_reports
