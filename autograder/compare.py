@@ -79,6 +79,10 @@ def compare_arrays(expected: np.ndarray, actual: Any, where: str, rtol: float, a
         close = act == exp
     if close.all():
         return None
+    if exp.ndim == 0:
+        error = abs(float(act) - float(exp)) if exp.dtype.kind != "b" else 1.0
+        detail = f"{where}: expected {exp.item()!r}, got {act.item()!r} (error {error:.3g}; rtol={rtol:g}, atol={atol:g})"
+        return Mismatch("value", where, detail, f"{where}: differs from the reference by {error:.3g}")
     bad = np.argwhere(~close)
     index = tuple(int(i) for i in bad[0])
     with np.errstate(invalid="ignore"):
@@ -86,7 +90,8 @@ def compare_arrays(expected: np.ndarray, actual: Any, where: str, rtol: float, a
     max_error = float(np.nanmax(np.where(close, 0, errors)))
     detail = (
         f"{where}: {bad.shape[0]} of {exp.size} values differ (rtol={rtol:g}, atol={atol:g}); "
-        f"first at index {index}: expected {exp[index]!r}, got {act[index]!r}; max error {max_error:.3g}.\n"
+        f"first at index {index}: expected {exp[index].item()!r}, got {act[index].item()!r}; "
+        f"max error {max_error:.3g}.\n"
         f"  expected starts {_preview(exp)}\n  got      starts {_preview(act)}"
     )
     summary = f"{where}: {bad.shape[0]} of {exp.size} values differ; max error {max_error:.3g}"

@@ -31,16 +31,22 @@ def _lookup(namespace: dict, name: str) -> Callable:
 
 
 def _as_input(value: Any, tensors: bool) -> Any:
-    value = from_plain(value)
+    """Plain data -> the argument the student's function receives."""
+    return _to_argument(from_plain(value), tensors)
+
+
+def _to_argument(value: Any, tensors: bool) -> Any:
     if isinstance(value, np.ndarray):
         value = np.asarray(value)  # drop the PlainArray subclass
         if tensors and value.dtype.kind in "fiub":
             import tensorflow as tf
 
             return tf.constant(value)
+        return value
     if isinstance(value, (list, tuple)):
-        items = [_as_input(to_plain(v), tensors) for v in value]
-        return type(value)(items)
+        return type(value)(_to_argument(v, tensors) for v in value)
+    if isinstance(value, dict):
+        return {k: _to_argument(v, tensors) for k, v in value.items()}
     return value
 
 
