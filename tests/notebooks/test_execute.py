@@ -8,6 +8,14 @@ from autograder.execute import execute
 
 ROOT = Path(__file__).resolve().parents[2]
 SOLUTIONS = sorted((ROOT / "solutions").glob("*.ipynb"))
+SHARED_DATA = ROOT.parent / "shared" / "data"
+
+
+@pytest.fixture(autouse=True)
+def offline_data(monkeypatch):
+    """Kernels inherit the environment: loaders read ../shared/data, never the network."""
+    if SHARED_DATA.is_dir():
+        monkeypatch.setenv("COURSE_DATA_DIR", str(SHARED_DATA))
 
 
 @pytest.mark.slow

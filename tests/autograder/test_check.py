@@ -1,0 +1,70 @@
+"""The student's `check`: fast, in-process, and in agreement with the grader on public cases."""
+
+import time
+from pathlib import Path
+
+import pytest
+
+from autograder.assign import load_assignment, strip_solutions
+from autograder.check import check, checker, load_public
+from autograder.grade import GradeConfig, Grader
+from autograder.notebook import locate, read_notebook
+from autograder.sandbox import Limits
+
+ROOT = Path(__file__).resolve().parents[2]
+A2 = load_assignment(ROOT / "solutions" / "A2.ipynb")
+
+
+def namespace_with(cells: dict[str, str]) -> dict:
+    """A kernel-like namespace: the setup cell, then the given graded cells."""
+    ns: dict = {"__name__": "__main__"}
+    for code in A2.setup + [cells[e.name] for e in A2.exercises if e.name in cells]:
+        exec(code, ns)
+    return ns
+
+
+def test_reference_passes_every_public_case_quickly():
+    ns = namespace_with(A2.cells)
+    for ex in A2.exercises:
+        check(ex.name, "A2", ns, quiet=True)  # warm-up: TensorFlow's first ops
+    start = time.perf_counter()
+    reports = [check(ex.name, "A2", ns, quiet=True) for ex in A2.exercises]
+    per_exercise = (time.perf_counter() - start) / len(reports)
+    assert all(r.ok for r in reports), [str(r) for r in reports if not r.ok]
+    assert per_exercise < 0.5
+
+
+def test_blank_copy_says_not_implemented_and_mentions_hidden_cases(capsys):
+    ns = namespace_with({n: strip_solutions(c) for n, c in A2.cells.items()})
+    report = checker("A2")("rnn_step", ns)
+    printed = capsys.readouterr().out
+    assert not report.ok and report.passed == 0
+    assert "not implemented yet" in printed
+    assert "Hidden cases also count toward your grade" in printed
+
+
+def test_check_uses_the_callers_globals():
+    ns = namespace_with(A2.cells)
+    ns["check"] = checker("A2")
+    exec("report = check('rnn_step')", ns)
+    assert ns["report"].ok
+
+
+def test_unknown_names_are_explained():
+    with pytest.raises(ValueError, match="known assignments"):
+        load_public("Z9")
+    with pytest.raises(ValueError, match="has no exercise"):
+        check("rnn_stepp", "A2", {})
+
+
+def test_check_and_grader_agree_on_public_cases(sandbox):
+    path = ROOT / "examples" / "submissions" / "partial.ipynb"
+    located = locate(read_notebook(path), [e.name for e in A2.exercises])
+    ns = namespace_with(located.cells)
+    config = GradeConfig(ROOT / "solutions", "A2", 1, Limits(timeout_s=60))
+    graded = Grader(config).grade([path], sandbox)[0]
+    for ex in graded.exercises:
+        report = check(ex.name, "A2", ns, quiet=True)
+        public = [c for c in ex.cases if not c.hidden]
+        assert report.passed == sum(c.passed for c in public), ex.name
+        assert report.total == len(public)
