@@ -31,7 +31,7 @@ def cmd_release(args: argparse.Namespace) -> int:
 def cmd_grade(args: argparse.Namespace) -> int:
     from autograder.grade import GradeConfig, Grader
     from autograder.report import ProgressBar, summary_table, write_reports
-    from autograder.sandbox import Limits, Sandbox
+    from autograder.sandbox import Limits
 
     paths = [Path(p) for p in args.submissions]
     out = Path(args.out)
@@ -39,8 +39,7 @@ def cmd_grade(args: argparse.Namespace) -> int:
     config = GradeConfig(Path(args.solutions), args.assignment, max(1, args.jobs), limits)
     grader = Grader(config, deny_paths=[str(out.resolve())])
     start = time.perf_counter()
-    with Sandbox(limits, workers=config.jobs) as sandbox:
-        results = grader.grade(paths, sandbox, progress=ProgressBar())
+    results = grader.grade(paths, progress=ProgressBar())
     gradebook = write_reports(results, out)
     elapsed = time.perf_counter() - start
     print(summary_table(results))

@@ -28,7 +28,8 @@ class GradeConfig:
         assignment: grade every submission against this assignment id; by
             default each notebook's metadata, else its graded markers, decide.
         jobs: submissions graded at once (default: the number of cores).
-        limits: per-submission wall-clock, memory and CPU limits.
+        limits: per-submission wall-clock, memory and CPU limits (for the
+            sandbox the grader starts when it is not given one).
     """
 
     solutions: Path = Path("solutions")
@@ -104,9 +105,22 @@ class Grader:
         self.expected: dict[str, dict] = {}
 
     def grade(
-        self, paths: list[Path], sandbox: Sandbox, progress: Callable[[int, int], None] | None = None
+        self,
+        paths: list[Path],
+        sandbox: Sandbox | None = None,
+        progress: Callable[[int, int], None] | None = None,
     ) -> list[SubmissionResult]:
-        """Grades every submission; a broken one never stops the others."""
+        """Grades every submission; a broken one never stops the others.
+
+        Args:
+            paths: the submitted notebooks.
+            sandbox: a warm sandbox to reuse; by default one is started with
+                the config's limits and `jobs` workers, and closed after.
+            progress: called with (done, total) as submissions finish.
+        """
+        if sandbox is None:
+            with Sandbox(self.config.limits, workers=self.config.jobs) as own:
+                return self.grade(paths, own, progress)
         plans, results = [], []
         for path in paths:
             name = path.stem

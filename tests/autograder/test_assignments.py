@@ -44,9 +44,9 @@ def assert_same_plain_values(a, b, where):
 
 
 @pytest.mark.parametrize("solution", SOLUTIONS, ids=IDS)
-def test_public_cases_are_in_sync(solution, sandbox):
+def test_public_cases_are_in_sync(solution, roomy_sandbox):
     assignment = load_assignment(solution)
-    fresh = compute_public(assignment, sandbox)
+    fresh = compute_public(assignment, roomy_sandbox)
     committed = json.loads(public_path(assignment.id).read_text())
     assert committed.keys() == fresh.keys()
     for name, spec in fresh["exercises"].items():
@@ -67,11 +67,11 @@ def test_public_data_holds_no_hidden_case():
 
 
 @pytest.fixture(scope="module")
-def graded_references(sandbox):
-    config = GradeConfig(ROOT / "solutions", None, 2, Limits(timeout_s=60, memory_mb=2048, cpu_s=120))
+def graded_references(roomy_sandbox):
+    config = GradeConfig(ROOT / "solutions", None, 2, Limits())
     grader = Grader(config)
     paths = SOLUTIONS + [ROOT / "notebooks" / p.name for p in SOLUTIONS]
-    return grader.grade(paths, sandbox)
+    return grader.grade(paths, roomy_sandbox)
 
 
 def test_references_score_full_marks_and_blank_copies_zero(graded_references):
