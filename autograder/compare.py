@@ -108,6 +108,9 @@ def compare(expected: Any, actual: Any, rtol: float = 1e-5, atol: float = 1e-6, 
             return Mismatch("type", where, msg, msg)
         if len(actual) != len(expected):
             msg = f"{where}: expected {len(expected)} items, got {len(actual)}"
+            if all(isinstance(v, str) for v in (*expected, *actual)):  # e.g. a model's layers
+                detail = f"{msg}\n  expected {list(expected)}\n  got      {list(actual)}"[:1500]
+                return Mismatch("length", where, detail, f"{msg}\n  got {list(actual)}"[:800])
             return Mismatch("length", where, msg, msg)
         for i, (e, a) in enumerate(zip(expected, actual)):
             found = compare(e, a, rtol, atol, f"{where}[{i}]")

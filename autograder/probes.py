@@ -89,7 +89,13 @@ def probe_call(namespace: dict, call: dict) -> dict:
     return {"value": to_plain(out), "grads": [to_plain(g) for g in grads]}
 
 
-PROBES: dict[str, Callable[[dict, dict], dict]] = {"call": probe_call}
+def _probe_model(namespace: dict, call: dict) -> dict:
+    from autograder.model_probe import probe_model
+
+    return probe_model(namespace, call)
+
+
+PROBES: dict[str, Callable[[dict, dict], dict]] = {"call": probe_call, "model": _probe_model}
 
 
 def run_call(namespace: dict, call: dict) -> dict:
