@@ -16,6 +16,7 @@ import os
 import signal
 import sys
 import tempfile
+import time
 import traceback
 from typing import Any
 
@@ -291,6 +292,40 @@ def _prepare_child(job: dict, limits: dict, work: str, out_fd: int) -> None:
         pass
 
 
+class StepTimeLimit(BaseException):
+    """Raised in the child when one cell or one check runs past its own time limit."""
+
+
+class _StepTimer:
+    """Wall-clock limit for one step (a graded cell or one call), with SIGALRM.
+
+    While armed, the alarm repeats every `REPEAT_S`, so student code that
+    swallows the first `StepTimeLimit` is interrupted again; code that swallows
+    them all runs into the submission's own wall-clock limit.
+    """
+
+    REPEAT_S = 0.25
+
+    def __init__(self) -> None:
+        self.armed = False
+        self.limit = 0.0
+        signal.signal(signal.SIGALRM, self._fire)
+
+    def _fire(self, signum: int, frame: Any) -> None:
+        if self.armed:
+            raise StepTimeLimit(f"stopped after {self.limit:g} s, the time limit of this step")
+
+    def arm(self, limit: float | None) -> None:
+        if limit and limit > 0:
+            self.limit = float(limit)
+            self.armed = True
+            signal.setitimer(signal.ITIMER_REAL, self.limit, self.REPEAT_S)
+
+    def disarm(self) -> None:
+        self.armed = False
+        signal.setitimer(signal.ITIMER_REAL, 0, 0)
+
+
 def _resolve_probe(spec: str):
     import importlib
 
@@ -318,8 +353,10 @@ def _child_main(job: dict, limits: dict, probe_spec: str, work: str, out_fd: int
             chan.send({"kind": "setup_error", "error": _format_error(exc, {f"<setup {i}>"})})
             return
 
+    timer = _StepTimer()
     sys.addaudithook(_make_audit_hook(os.path.realpath(work), deny))
     filenames: set[str] = set()
+    out_of_time: set[str] = set()  # exercises with a step stopped at its time limit
 
     def run_calls(exercise: str | None) -> None:
         """Runs the calls of `exercise` (None: every call not run yet), in order."""
@@ -327,15 +364,26 @@ def _child_main(job: dict, limits: dict, probe_spec: str, work: str, out_fd: int
             if i in done_calls or (exercise is not None and call.get("exercise") != exercise):
                 continue
             done_calls.add(i)
-            chan.send({"kind": "call_start", "index": i, "exercise": str(call.get("exercise", ""))})
-            if probe is None:
-                chan.send({"kind": "call", "index": i, "ok": False, "value": None, "error": probe_error})
+            name = str(call.get("exercise", ""))
+            chan.send({"kind": "call_start", "index": i, "exercise": name})
+            if probe is None or name in out_of_time:
+                error = probe_error if probe is None else (
+                    "StepTimeLimit: not run, because an earlier check of this exercise ran out of time")
+                chan.send({"kind": "call", "index": i, "ok": False, "value": None, "error": error, "seconds": 0.0})
                 continue
+            started = time.perf_counter()
             try:
-                value = probe(namespace, call)
+                try:
+                    timer.arm(call.get("time_limit_s"))
+                    value = probe(namespace, call)
+                finally:
+                    timer.disarm()
                 msg = {"kind": "call", "index": i, "ok": True, "value": value, "error": None}
             except BaseException as exc:  # noqa: BLE001
+                if isinstance(exc, StepTimeLimit):
+                    out_of_time.add(name)
                 msg = {"kind": "call", "index": i, "ok": False, "value": None, "error": _format_error(exc, filenames)}
+            msg["seconds"] = round(time.perf_counter() - started, 4)
             chan.send(msg)
 
     # Each cell is followed by its own checks, so a later cell that hangs or
@@ -348,12 +396,20 @@ def _child_main(job: dict, limits: dict, probe_spec: str, work: str, out_fd: int
         filenames.add(filename)
         linecache.cache[filename] = (len(code), None, code.splitlines(True), filename)
         chan.send({"kind": "cell_start", "index": i, "exercise": exercise})
+        started = time.perf_counter()
         try:
-            exec(compile(code, filename, "exec"), namespace)
+            try:
+                timer.arm(cell.get("time_limit_s"))
+                exec(compile(code, filename, "exec"), namespace)
+            finally:
+                timer.disarm()
             msg = {"kind": "cell", "index": i, "exercise": exercise, "ok": True, "error": None}
         except BaseException as exc:  # noqa: BLE001 - SystemExit and KeyboardInterrupt included
+            if isinstance(exc, StepTimeLimit):
+                out_of_time.add(exercise)
             msg = {"kind": "cell", "index": i, "exercise": exercise, "ok": False,
                    "error": _format_error(exc, filenames)}
+        msg["seconds"] = round(time.perf_counter() - started, 4)
         chan.send(msg)
         run_calls(exercise)
     run_calls(None)

@@ -36,7 +36,8 @@ def cmd_grade(args: argparse.Namespace) -> int:
     paths = [Path(p) for p in args.submissions]
     out = Path(args.out)
     limits = Limits(timeout_s=args.timeout, memory_mb=args.memory_mb)
-    config = GradeConfig(Path(args.solutions), args.assignment, max(1, args.jobs), limits)
+    config = GradeConfig(Path(args.solutions), args.assignment, max(1, args.jobs), limits,
+                         step_factor=args.step_factor, step_floor_s=args.step_floor)
     grader = Grader(config, deny_paths=[str(out.resolve())])
     start = time.perf_counter()
     results = grader.grade(paths, progress=ProgressBar())
@@ -70,6 +71,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     p.add_argument("--timeout", type=float, default=30.0, help="wall-clock seconds per submission")
     p.add_argument("--memory-mb", type=int, default=2048, help="memory per submission")
+    p.add_argument("--step-factor", type=float, default=20.0,
+                   help="a graded cell or check may take this many times the reference's time (default 20)")
+    p.add_argument("--step-floor", type=float, default=1.0,
+                   help="... and at least this many seconds (default 1)")
     p.set_defaults(func=cmd_grade)
     return parser
 

@@ -30,12 +30,20 @@ class GradeConfig:
         jobs: submissions graded at once (default: the number of cores).
         limits: per-submission wall-clock, memory and CPU limits (for the
             sandbox the grader starts when it is not given one).
+        step_factor, step_floor_s: each graded cell and each check of a
+            submission may take `step_factor` times what the reference took,
+            and at least `step_floor_s` seconds; past that only that step
+            fails (and the rest of its exercise is skipped), so one infinite
+            loop costs its own exercise and about a second, not the whole
+            submission's time limit.
     """
 
     solutions: Path = Path("solutions")
     assignment: str | None = None
     jobs: int = field(default_factory=lambda: os.cpu_count() or 1)
     limits: Limits = field(default_factory=Limits)
+    step_factor: float = 20.0
+    step_floor_s: float = 1.0
 
 
 def reference_job(assignment: Assignment) -> dict:
@@ -49,8 +57,14 @@ def reference_job(assignment: Assignment) -> dict:
     }
 
 
-def run_reference(assignment: Assignment, sandbox: Sandbox) -> dict[tuple[str, str], dict]:
+def run_reference(
+    assignment: Assignment, sandbox: Sandbox, seconds: dict[tuple[str, str], float] | None = None
+) -> dict[tuple[str, str], dict]:
     """Expected values: `(exercise, case) -> run_call result` from the reference.
+
+    Args:
+        seconds: filled, when given, with how long each step took:
+            `(exercise, case)` for a check, `(exercise, "")` for a graded cell.
 
     Raises:
         GradingError: the reference fails a cell or a case (fix the solution).
@@ -60,13 +74,30 @@ def run_reference(assignment: Assignment, sandbox: Sandbox) -> dict[tuple[str, s
     for name, cell in result["cells"].items():
         if not cell.get("ok"):
             raise GradingError(f"{assignment.id}: the reference cell `{name}` failed: {cell.get('error')}")
+        if seconds is not None:
+            seconds[(name, "")] = float(cell.get("seconds") or 0.0)
     expected = {}
     for call, outcome in zip(job["calls"], result["calls"]):
         if outcome is None or not outcome.get("ok"):
             why = outcome.get("error") if outcome else result.get("message") or result.get("status")
             raise GradingError(f"{assignment.id}: the reference failed case {call['exercise']}/{call['case']}: {why}")
         expected[(call["exercise"], call["case"])] = outcome["value"]
+        if seconds is not None:
+            seconds[(call["exercise"], call["case"])] = float(outcome.get("seconds") or 0.0)
     return expected
+
+
+def with_step_limits(job: dict, seconds: dict[tuple[str, str], float], factor: float, floor_s: float) -> dict:
+    """Gives each cell and call of a job its time limit, scaled from the reference's time."""
+
+    def limit(key: tuple[str, str]) -> float:
+        return round(max(floor_s, factor * seconds.get(key, 0.0)), 3)
+
+    for cell in job["cells"]:
+        cell["time_limit_s"] = limit((cell["exercise"], ""))
+    for call in job["calls"]:
+        call["time_limit_s"] = limit((call["exercise"], call["case"]))
+    return job
 
 
 def guess_assignment(nb, known: dict[str, Assignment]) -> str | None:
@@ -103,6 +134,7 @@ class Grader:
             raise GradingError(f"unknown assignment {config.assignment!r}; known: {sorted(self.assignments)}")
         self.deny = [str(Path(config.solutions).resolve()), str(PUBLIC_DIR)] + list(deny_paths or [])
         self.expected: dict[str, dict] = {}
+        self.seconds: dict[str, dict[tuple[str, str], float]] = {}
 
     def grade(
         self,
@@ -139,8 +171,13 @@ class Grader:
             plans.append((aid, located))
         for aid in {p[0] for p in plans if p}:
             if aid not in self.expected:
-                self.expected[aid] = run_reference(self.assignments[aid], sandbox)
-        jobs = [submission_job(self.assignments[p[0]], p[1].cells, self.deny) for p in plans if p]
+                self.seconds[aid] = {}
+                self.expected[aid] = run_reference(self.assignments[aid], sandbox, self.seconds[aid])
+        jobs = [
+            with_step_limits(submission_job(self.assignments[p[0]], p[1].cells, self.deny), self.seconds[p[0]],
+                             self.config.step_factor, self.config.step_floor_s)
+            for p in plans if p
+        ]
         runs = iter(sandbox.run_many(jobs, progress=progress))
         for plan, result in zip(plans, results):
             if plan is None:

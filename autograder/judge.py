@@ -21,6 +21,11 @@ STATUS_MESSAGES = {
 def explain_error(error: str, exercise: str) -> str:
     """A student-facing sentence for an exception text from the sandbox."""
     head = error.strip().splitlines()[-1] if error.strip() else error
+    if error.startswith("StepTimeLimit"):
+        if "not run" in head:
+            return "not run: an earlier check of this exercise ran out of time"
+        first = error.strip().splitlines()[0].split(": ", 1)[-1]
+        return f"`{exercise}` ran past its time limit ({first}): an infinite loop, or far too slow"
     if "NotImplementedError" in error:
         return f"`{exercise}` is not implemented yet (it still raises NotImplementedError)"
     if error.startswith("ExerciseNotFound") or "ExerciseNotFound" in head:
@@ -75,7 +80,13 @@ def judge_exercise(
     if missing_message:
         headline = missing_message
     elif cell is not None and not cell.get("ok", False):
-        headline = f"your `{exercise.name}` cell failed to run: {cell.get('error') or 'unknown error'}"
+        error = cell.get("error") or "unknown error"
+        if error.startswith("StepTimeLimit"):
+            first = error.splitlines()[0].split(": ", 1)[-1]
+            headline = (f"your `{exercise.name}` cell ran past its time limit ({first}): "
+                        "an infinite loop at the top level of the cell, or far too slow")
+        else:
+            headline = f"your `{exercise.name}` cell failed to run: {error}"
     for case in exercise.cases:
         call = calls.get(case.name)
         if headline:
@@ -95,8 +106,8 @@ def judge_exercise(
     elif len(messages) == 1:
         result.message = messages.pop().splitlines()[0]
     else:
-        failed = sum(not c.passed for c in result.cases)
-        result.message = f"{failed} of {len(result.cases)} cases failed"
+        failed = [c for c in result.cases if not c.passed]
+        result.message = f"{len(failed)} of {len(result.cases)} cases failed; first: {failed[0].message.splitlines()[0]}"
     return result
 
 

@@ -64,7 +64,8 @@ class _Collected:
                 self.current = f"exercise '{self.current_cell}'"
             elif kind == "cell":
                 self.cells[str(msg["exercise"])] = {
-                    "ok": bool(msg["ok"]), "error": None if msg["ok"] else str(msg["error"])}
+                    "ok": bool(msg["ok"]), "error": None if msg["ok"] else str(msg["error"]),
+                    "seconds": float(msg.get("seconds") or 0.0)}
                 self.current = self.current_cell = None
             elif kind == "call_start":
                 self.current = f"check {int(msg['index']) + 1} of {len(self.calls)} (exercise '{msg.get('exercise', '')}')"
@@ -74,7 +75,8 @@ class _Collected:
                 if 0 <= i < len(self.calls):
                     ok = bool(msg["ok"])
                     self.calls[i] = {"ok": ok, "value": msg.get("value") if ok else None,
-                                     "error": None if ok else str(msg.get("error"))}
+                                     "error": None if ok else str(msg.get("error")),
+                                     "seconds": float(msg.get("seconds") or 0.0)}
                 self.current = None
             elif kind == "setup_error":
                 self.setup_error = str(msg["error"])

@@ -35,6 +35,8 @@ def submissions(solutions: Path, out_dir: Path) -> dict:
         "float64": sub("# GRADED: add_one\ndef add_one(x):\n    return tf.cast(x, tf.float64) + 1", SCALED_SUM),
         "loops": sub("# GRADED: add_one\ndef add_one(x):\n    while True:\n        pass", SCALED_SUM),
         "loops_at_top": sub(ADD_ONE, "# GRADED: scaled_sum\nwhile True:\n    pass"),
+        "loops_stubbornly": sub("# GRADED: add_one\ndef add_one(x):\n    while True:\n        try:\n            while True:\n"
+                                "                pass\n        except BaseException:\n            pass", SCALED_SUM),
         "memory": sub("# GRADED: add_one\nx = bytearray(64 * 2**30)\n" + ADD_ONE, SCALED_SUM),
         "memory_growth": sub("# GRADED: add_one\nblocks = []\nwhile True:\n    blocks.append(bytearray(50 * 2**20))", SCALED_SUM),
         "sys_exit": sub("# GRADED: add_one\nimport sys\nsys.exit(0)", SCALED_SUM),
@@ -121,12 +123,21 @@ def test_wrong_values_and_wrong_dtype_explain_themselves(graded):
 
 
 @pytest.mark.parametrize("name, exercise", [("loops", "add_one"), ("loops_at_top", "scaled_sum")])
-def test_infinite_loops_time_out_with_a_message(graded, name, exercise):
+def test_an_infinite_loop_costs_its_own_step_only(graded, name, exercise):
     results, _ = graded
-    assert "time limit" in results[name].problem
-    assert ex(results, name, exercise).points == 0
+    assert results[name].problem == ""  # stopped by the step's own limit, not the submission's
+    assert results[name].wall_s < 8  # the submission's wall-clock limit in this test
+    looping = ex(results, name, exercise)
+    assert looping.points == 0 and "ran past its time limit" in looping.cases[0].message
+    assert "earlier check of this exercise ran out of time" in looping.cases[-1].message or name == "loops_at_top"
     if name == "loops_at_top":  # what finished before the loop keeps its points
         assert ex(results, name, "add_one").points == 4
+
+
+def test_a_loop_that_swallows_the_step_limit_meets_the_submission_limit(graded):
+    results, _ = graded
+    assert "time limit" in results["loops_stubbornly"].problem
+    assert results["loops_stubbornly"].points == 0
 
 
 @pytest.mark.parametrize("name", ["memory", "memory_growth"])
@@ -134,7 +145,9 @@ def test_memory_bombs_are_stopped(graded, name):
     results, _ = graded
     e = ex(results, name, "add_one")
     assert e.points == 0
-    assert "MemoryError" in e.cases[0].message or "memory" in results[name].problem
+    stopped = ("MemoryError" in e.cases[0].message or "memory" in results[name].problem
+               or "ran past its time limit" in e.cases[0].message)  # growing slowly: the step's clock wins
+    assert stopped, e.cases[0].message
 
 
 def test_exits_lose_only_what_came_after(graded):
