@@ -1,0 +1,276 @@
+"""Seconds per submission: our autograder against nbgrader's `autograde`, on the same notebooks.
+
+    python bench/grading.py [--copies 50] [--jobs N] [--nbgrader-copies M] [--timeout 30]
+
+Grades `--copies` copies of examples/submissions/*.ipynb (blank, partial, full,
+hangs, cycled) with `autograder grade` (timed end to end, start-up included)
+and with `nbgrader autograde` on the same notebooks converted to nbgrader's
+format (a separate venv, build/nbgrader-venv, made once). nbgrader executes the
+whole notebook, training cells included, so by default it grades only the
+first 8 copies (two of each example) and its seconds per submission are
+measured on those. Prints machine info, both timings, both graders' scores
+per example and, as the last line, the ratio nbgrader/ours (target >= 10;
+target for ours: <= 0.5 s per submission on 2 cores).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+from autograder.assign import load_assignment  # noqa: E402
+from autograder.notebook import GRADED, SETUP, first_line, read_notebook  # noqa: E402
+
+import nbgrader_adapter as nbg  # noqa: E402
+
+ORDER = ["blank", "partial", "full", "hangs"]
+RATIO_TARGET = 10.0
+OURS_TARGET_S = 0.5
+
+
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown CPU"
+
+
+def usable_cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:
+        return os.cpu_count() or 1
+
+
+def example_paths(folder: Path) -> list[Path]:
+    paths = sorted(folder.glob("*.ipynb"))
+    rank = {name: i for i, name in enumerate(ORDER)}
+    return sorted(paths, key=lambda p: (rank.get(p.stem, len(ORDER)), p.stem))
+
+
+def make_copies(examples: list[Path], n: int, folder: Path) -> list[tuple[str, Path]]:
+    """`n` copies of the examples, cycled: `[(kind, path)]`."""
+    folder.mkdir(parents=True, exist_ok=True)
+    copies = []
+    for i in range(n):
+        src = examples[i % len(examples)]
+        dst = folder / f"s{i:03d}_{src.stem}.ipynb"
+        shutil.copyfile(src, dst)
+        copies.append((src.stem, dst))
+    return copies
+
+
+def run_ours(copies: list[tuple[str, Path]], out: Path, jobs: int, timeout_s: float, assignment: str) -> dict:
+    """Times `autograder grade` end to end; reads its gradebook and results."""
+    cmd = [sys.executable, "-m", "autograder.cli", "grade", *[str(p) for _, p in copies], "--out", str(out),
+           "--jobs", str(jobs), "--timeout", str(timeout_s), "--solutions", str(ROOT / "solutions"),
+           "--assignment", assignment]
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+    start = time.perf_counter()
+    res = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
+    seconds = time.perf_counter() - start
+    if res.returncode != 0:
+        raise SystemExit(f"autograder grade failed (exit {res.returncode}):\n{res.stdout[-3000:]}\n{res.stderr[-3000:]}")
+    scores, walls = {}, {}
+    with (out / "gradebook.csv").open() as handle:
+        for row in csv.DictReader(handle):
+            scores[row["submission"]] = (float(row["total"]), float(row["max"]))
+    for _, path in copies:
+        results = out / path.stem / "results.json"
+        if results.exists():
+            walls[path.stem] = float(json.loads(results.read_text()).get("execution_time", 0.0))
+    return {"seconds": seconds, "scores": scores, "walls": walls}
+
+
+def run_nbgrader(copies: list[tuple[str, Path]], work: Path, assignment_id: str, timeout_s: int,
+                 log) -> dict:
+    """Converts, generates, submits and times `nbgrader autograde`; reads the gradebook."""
+    from autograder.grade import run_reference
+    from autograder.sandbox import Limits, Sandbox
+
+    python = nbg.ensure_venv(log=log)
+    assignment = load_assignment(ROOT / "solutions" / f"{assignment_id}.ipynb")
+    with Sandbox(Limits(timeout_s=120), workers=1) as box:
+        expected = {k: v["value"] for k, v in run_reference(assignment, box).items()}
+    tests = {ex.name: nbg.test_cell_source(assignment, ex.name, expected) for ex in assignment.exercises}
+
+    course = work / "nbgrader-course"
+    reference = nbg.to_nbgrader(read_notebook(ROOT / "solutions" / f"{assignment_id}.ipynb"), assignment, tests)
+    nbg.write_course(course, assignment_id, reference, timeout_s)
+    env = nbg.venv_env()
+    nbgrader = str(nbg.VENV / "bin" / "nbgrader")
+    res = subprocess.run([nbgrader, "generate_assignment", assignment_id, "--force"], cwd=course, env=env,
+                         capture_output=True, text=True)
+    if res.returncode != 0:
+        raise SystemExit(f"nbgrader generate_assignment failed:\n{res.stdout[-3000:]}\n{res.stderr[-3000:]}")
+    students = {}
+    for i, (kind, path) in enumerate(copies):
+        student = f"student_{i:03d}"
+        folder = course / "submitted" / student / assignment_id
+        folder.mkdir(parents=True, exist_ok=True)
+        nbg.nbformat.write(nbg.to_nbgrader(read_notebook(path), assignment, tests), folder / f"{assignment_id}.ipynb")
+        (folder / "timestamp.txt").write_text("2026-01-01 12:00:00.000000 UTC\n")
+        students[student] = kind
+    cmd = [nbgrader, "autograde", assignment_id, f"--ExecutePreprocessor.timeout={timeout_s}",
+           f"--Execute.timeout={timeout_s}", "--ExecutePreprocessor.kernel_name=python3"]
+    log_path = work / "nbgrader-autograde.log"
+    marks = []  # (seconds since start, student) when nbgrader starts each submission
+    start = time.perf_counter()
+    with log_path.open("w") as log_file:
+        proc = subprocess.Popen(cmd, cwd=course, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                text=True, bufsize=1)
+        for line in proc.stdout:  # type: ignore[union-attr]
+            now = time.perf_counter() - start
+            log_file.write(f"{now:8.2f} {line}")
+            if "Creating/updating student" in line:
+                for student in students:
+                    if student in line:
+                        marks.append((now, student))
+                        break
+        rc = proc.wait()
+    seconds = time.perf_counter() - start
+    if rc != 0:
+        raise SystemExit(f"nbgrader autograde failed (exit {rc}); see {log_path}")
+    per_student = {}
+    for (t0, student), nxt in zip(marks, marks[1:] + [(seconds, None)]):
+        per_student.setdefault(student, nxt[0] - t0)
+    grades = nbg.read_grades(python, course, assignment_id)
+    return {"seconds": seconds, "grades": grades, "students": students, "per_student": per_student,
+            "log": log_path, "reference": reference}
+
+
+def score_text(pairs: list[tuple[float, float]]) -> str:
+    """`[(score, max)]` (the distinct results of one example's copies) as `7/19` or `7|8/19`."""
+    if not pairs:
+        return "-"
+    return "|".join(f"{score:g}" for score, _ in pairs) + f"/{pairs[0][1]:g}"
+
+
+def cells_summary(assignment_id: str, student_nb_path: Path, converted) -> tuple[str, str]:
+    """Which cells each grader executes (as numbered in a submission)."""
+    nb = read_notebook(student_nb_path)
+    code = [(i, c) for i, c in enumerate(nb.cells) if c.cell_type == "code"]
+    ours = []
+    for i, c in code:
+        line = first_line(c.source)
+        if SETUP.match(line):
+            ours.append(f"#{i} SETUP")
+        elif (m := GRADED.match(line)):
+            ours.append(f"#{i} {m.group(1)}")
+    n_tests = sum(1 for c in converted.cells if c.get("metadata", {}).get("nbgrader", {}).get("grade"))
+    n_code = sum(1 for c in converted.cells if c.cell_type == "code")
+    ours_line = (f"ours executes {len(ours)} of {len(code)} code cells, in a forked child of a warm process: "
+                 + ", ".join(ours) + "; then calls each exercise on its cases (no training cell runs)")
+    nbg_line = (f"nbgrader executes all {n_code} code cells of the converted notebook in a fresh kernel: "
+                f"the {len(code)} cells of the submission (set-up, check(), demos, training, plots) "
+                f"+ {n_tests} autograder-tests cells")
+    return ours_line, nbg_line
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--copies", type=int, default=50, help="submissions graded by ours (default 50)")
+    parser.add_argument("--jobs", type=int, default=usable_cores(), help="our grader's parallel jobs (default: cores)")
+    parser.add_argument("--nbgrader-copies", type=int, default=None,
+                        help="submissions graded by nbgrader (default: min(copies, 8)); "
+                             "its seconds per submission are measured on those")
+    parser.add_argument("--timeout", type=int, default=30,
+                        help="seconds: ours per submission, nbgrader per cell (default 30)")
+    parser.add_argument("--assignment", default="A2")
+    parser.add_argument("--examples", default=str(ROOT / "examples" / "submissions"))
+    parser.add_argument("--keep", default=None, help="work folder to keep (default: a temporary one)")
+    args = parser.parse_args()
+    n_nbg = min(args.copies, args.nbgrader_copies if args.nbgrader_copies is not None else 8)
+    examples = example_paths(Path(args.examples))
+    if not examples:
+        raise SystemExit(f"no example submissions in {args.examples}")
+
+    def log(msg: str) -> None:
+        print(f"  .. {msg}", file=sys.stderr, flush=True)
+
+    work = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="bench-grading-"))
+    if args.keep and work.exists():
+        shutil.rmtree(work)
+    work.mkdir(parents=True, exist_ok=True)
+    try:
+        print(f"machine: {cpu_model()}; {usable_cores()} usable cores ({os.cpu_count()} online); "
+              f"{platform.system()} {platform.release()}; Python {platform.python_version()}")
+        print(f"examples: {', '.join(p.stem for p in examples)} (cycled); ours: {args.copies} copies, "
+              f"--jobs {args.jobs}, {args.timeout} s per submission; nbgrader: {n_nbg} copies, "
+              f"sequential (nbgrader autograde runs one notebook at a time), {args.timeout} s per cell")
+        copies = make_copies(examples, args.copies, work / "submissions")
+
+        log("ours: warm-up run on one submission (start-up cost)")
+        warm = run_ours(copies[:1], work / "ours-one", args.jobs, args.timeout, args.assignment)
+        log(f"ours: grading {len(copies)} submissions")
+        ours = run_ours(copies, work / "ours", args.jobs, args.timeout, args.assignment)
+        ours_per = ours["seconds"] / len(copies)
+        calm = [(k, p) for k, p in copies if k != "hangs"]
+        ours_calm = None
+        if calm and len(calm) < len(copies):
+            log(f"ours: grading the {len(calm)} submissions that do not hang (for information)")
+            ours_calm = run_ours(calm, work / "ours-calm", args.jobs, args.timeout, args.assignment)
+
+        log(f"nbgrader: preparing the course and grading {n_nbg} submissions")
+        nbgr = run_nbgrader(copies[:n_nbg], work, args.assignment, args.timeout, log)
+        nbg_per = nbgr["seconds"] / n_nbg
+
+        ours_cells, nbg_cells = cells_summary(args.assignment, examples[0], nbgr["reference"])
+        print(f"cells: {ours_cells}")
+        print(f"cells: {nbg_cells}")
+
+        kinds = [p.stem for p in examples]
+        print("per example, mean seconds per submission:")
+        for kind in kinds:
+            ours_w = [ours["walls"][p.stem] for k, p in copies if k == kind and p.stem in ours["walls"]]
+            nbg_w = [t for s, t in nbgr["per_student"].items() if nbgr["students"].get(s) == kind]
+            o = f"{sum(ours_w) / len(ours_w):6.2f} s in its child" if ours_w else "     -"
+            g = f"{sum(nbg_w) / len(nbg_w):7.1f} s" if nbg_w else "      -"
+            print(f"  {kind:<8} ours {o}   nbgrader {g}")
+        print(f"ours:     {len(copies)} submissions in {ours['seconds']:.1f} s  -> {ours_per:.3f} s/submission "
+              f"(start-up included: a 1-submission run takes {warm['seconds']:.1f} s; "
+              f"target <= {OURS_TARGET_S} s: {'met' if ours_per <= OURS_TARGET_S else 'NOT met'})")
+        if ours_calm is not None:
+            calm_per = ours_calm["seconds"] / len(calm)
+            print(f"  (ours without the 'hangs' copies: {len(calm)} in {ours_calm['seconds']:.1f} s -> "
+                  f"{calm_per:.3f} s/submission; in a hanging copy the looping check is stopped at its step limit, "
+                  f"20x the reference's time and at least 1 s, and the rest of the copy is still graded)")
+        note = ""
+        if n_nbg < len(copies):
+            note = (f"  [nbgrader: {n_nbg} of {len(copies)} copies run, per-submission time measured on those; "
+                    f"all {len(copies)} would take ~{nbg_per * len(copies):.0f} s]")
+        print(f"nbgrader: {n_nbg} submissions in {nbgr['seconds']:.1f} s -> {nbg_per:.2f} s/submission{note}")
+
+        parts = []
+        for kind in kinds:
+            o = sorted({ours["scores"][p.stem] for k, p in copies if k == kind and p.stem in ours["scores"]})
+            g = sorted({(v["score"], v["max"]) for s, v in nbgr["grades"].items() if nbgr["students"].get(s) == kind})
+            parts.append(f"{kind} {score_text(o)} / {score_text(g)}")
+        print("scores (ours / nbgrader): " + ", ".join(parts))
+        print("  (ours: 1 point per case, partial credit; nbgrader: one all-or-nothing test cell per exercise "
+              "worth the exercise's points)")
+        print(f"nbgrader/ours: {nbg_per / ours_per:.1f}x (target >= {RATIO_TARGET:g})")
+    finally:
+        if not args.keep:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
