@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from course import tagging
+
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
 
@@ -42,9 +44,7 @@ def confusion_matrix(y_true: Any, y_pred: Any) -> np.ndarray:
     t, p = _binary_labels(y_true, "y_true"), _binary_labels(y_pred, "y_pred")
     if t.shape != p.shape:
         raise ValueError(f"`y_true` and `y_pred` must have the same shape; got {t.shape} and {p.shape}.")
-    matrix = np.zeros((2, 2), np.int64)
-    np.add.at(matrix, (t, p), 1)
-    return matrix
+    return tagging.confusion_matrix(t, p, num_classes=2)
 
 
 def binary_scores(y_true: Any, y_pred: Any) -> dict[str, float]:

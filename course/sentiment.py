@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from course.data import paths
+from course.data.pipelines import length_buckets
 from course.data.imdb import load_imdb
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -280,8 +281,7 @@ def length_bucketed_dataset(
         groups = []
         for start in range(0, len(order), window):
             chunk = order[start:start + window]
-            chunk = chunk[np.argsort(lengths[chunk], kind="stable")]
-            groups += [chunk[i:i + batch_size] for i in range(0, len(chunk), batch_size)]
+            groups += [chunk[rows] for rows in length_buckets(lengths[chunk], batch_size)]
         if shuffle:
             groups = [groups[i] for i in rng.permutation(len(groups))]
         for group in groups:

@@ -11,9 +11,9 @@ spelling says about a part of speech:
   hyphen? no letter or digit at all (punctuation, symbols)?
 
 `feature_ids` turns sentences into padded suffix and shape ids aligned with
-the words. `length_buckets` groups sentences of similar length into batches so
-that little time is spent on padding. `confusion_matrix`, `most_confused` and
-`plot_confusions` show which tags a tagger mixes up.
+the words (`course.data.length_buckets` batches them by length).
+`confusion_matrix`, `most_confused` and `plot_confusions` show which tags a
+tagger mixes up.
 
 Nothing here imports TensorFlow; `plot_confusions` imports matplotlib.
 """
@@ -149,59 +149,6 @@ def feature_ids(
         suffix_ids[i, : len(words)] = suffix_vocab.encode([suffix_of(w, length) for w in words])
         shape_ids[i, : len(words)] = [word_shape(w) for w in words]
     return suffix_ids, shape_ids
-
-
-def length_buckets(
-    lengths: Sequence[int] | np.ndarray, batch_size: int, rng: np.random.Generator | None = None
-) -> list[np.ndarray]:
-    """Groups items of similar length into batches.
-
-    Sorts the items by length and cuts the order into consecutive batches,
-    so each batch is padded only up to lengths close to its own. With `rng`,
-    ties are broken at random and the batches come in a random order.
-
-    Args:
-        lengths: Length of each item, shape `(N,)`.
-        batch_size: Items per batch (the last batch may be smaller).
-        rng: Optional random generator for the shuffles.
-
-    Returns:
-        A list of int64 index arrays that together hold `range(N)` once each.
-    """
-    batch_size = _check_positive_int(batch_size, "batch_size")
-    lengths = np.asarray(lengths)
-    if lengths.ndim != 1 or (lengths.size and not np.issubdtype(lengths.dtype, np.integer)):
-        raise ValueError(f"`lengths` must be a 1-D sequence of ints; got shape {lengths.shape}, dtype {lengths.dtype}.")
-    if lengths.size and lengths.min() < 0:
-        raise ValueError(f"`lengths` must be >= 0; got {lengths.min()}.")
-    tie_break = rng.random(lengths.size) if rng is not None else np.arange(lengths.size)
-    order = np.lexsort((tie_break, lengths))  # by length, then by tie_break
-    batches = [order[i : i + batch_size].astype(np.int64) for i in range(0, lengths.size, batch_size)]
-    if rng is not None:
-        batches = [batches[i] for i in rng.permutation(len(batches))]
-    return batches
-
-
-def padding_fraction(lengths: Sequence[int] | np.ndarray, batches: Sequence[np.ndarray]) -> float:
-    """The share of padded cells when each batch is padded to its longest item.
-
-    Args:
-        lengths: Length of each item, shape `(N,)`.
-        batches: Index arrays, e.g. from `length_buckets`.
-
-    Returns:
-        `padded cells / all cells` over all batches, in [0, 1).
-    """
-    lengths = np.asarray(lengths)
-    cells = real = 0
-    for batch in batches:
-        batch_lengths = lengths[np.asarray(batch, dtype=np.int64)]
-        if batch_lengths.size:
-            cells += int(batch_lengths.max()) * batch_lengths.size
-            real += int(batch_lengths.sum())
-    if cells == 0:
-        raise ValueError("`batches` hold no token: expected at least one item of length >= 1.")
-    return 1.0 - real / cells
 
 
 def confusion_matrix(y_true: Any, y_pred: Any, num_classes: int, mask: Any = None) -> np.ndarray:

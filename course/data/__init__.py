@@ -15,7 +15,7 @@ from course.data.paths import (
     network_available,
     resolve_data_dir,
 )
-from course.data.pipelines import padded_batches, sequence_dataset
+from course.data.pipelines import length_buckets, padded_batches, padding_fraction, sequence_dataset
 from course.data.text import TEXT_SOURCES, lm_windows, load_text, split_text
 from course.data.ud import (
     UD_SPLITS,
@@ -41,6 +41,7 @@ __all__ = [
     "build_tagging_vocabs",
     "char_tokenize",
     "imdb_dataset",
+    "length_buckets",
     "iter_conllu",
     "lm_windows",
     "load_imdb",
@@ -48,6 +49,7 @@ __all__ = [
     "load_ud_english_ewt",
     "network_available",
     "padded_batches",
+    "padding_fraction",
     "parse_conllu",
     "read_conllu",
     "read_imdb_jsonl",
