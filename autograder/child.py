@@ -9,6 +9,7 @@ the zygote as JSON lines, one per event, so a crash keeps what finished.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import linecache
@@ -18,6 +19,7 @@ import sys
 import tempfile
 import time
 import traceback
+from collections.abc import Iterator
 from typing import Any
 
 FSIZE_BYTES = 10 * 2**20  # largest file the child may write
@@ -325,6 +327,15 @@ class _StepTimer:
         self.armed = False
         signal.setitimer(signal.ITIMER_REAL, 0, 0)
 
+    @contextlib.contextmanager
+    def limited(self, limit: float | None) -> Iterator[None]:
+        """Runs the body under `limit` seconds (no limit when it is falsy)."""
+        try:
+            self.arm(limit)
+            yield
+        finally:
+            self.disarm()
+
 
 def _resolve_probe(spec: str):
     import importlib
@@ -373,11 +384,8 @@ def _child_main(job: dict, limits: dict, probe_spec: str, work: str, out_fd: int
                 continue
             started = time.perf_counter()
             try:
-                try:
-                    timer.arm(call.get("time_limit_s"))
+                with timer.limited(call.get("time_limit_s")):
                     value = probe(namespace, call)
-                finally:
-                    timer.disarm()
                 msg = {"kind": "call", "index": i, "ok": True, "value": value, "error": None}
             except BaseException as exc:  # noqa: BLE001
                 if isinstance(exc, StepTimeLimit):
@@ -398,11 +406,8 @@ def _child_main(job: dict, limits: dict, probe_spec: str, work: str, out_fd: int
         chan.send({"kind": "cell_start", "index": i, "exercise": exercise})
         started = time.perf_counter()
         try:
-            try:
-                timer.arm(cell.get("time_limit_s"))
+            with timer.limited(cell.get("time_limit_s")):
                 exec(compile(code, filename, "exec"), namespace)
-            finally:
-                timer.disarm()
             msg = {"kind": "cell", "index": i, "exercise": exercise, "ok": True, "error": None}
         except BaseException as exc:  # noqa: BLE001 - SystemExit and KeyboardInterrupt included
             if isinstance(exc, StepTimeLimit):

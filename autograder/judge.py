@@ -18,14 +18,18 @@ STATUS_MESSAGES = {
 }
 
 
+def _time_limit_detail(error: str) -> str:
+    """'stopped after 1.2 s, ...' from a StepTimeLimit error text."""
+    return error.strip().splitlines()[0].split(": ", 1)[-1]
+
+
 def explain_error(error: str, exercise: str) -> str:
     """A student-facing sentence for an exception text from the sandbox."""
     head = error.strip().splitlines()[-1] if error.strip() else error
     if error.startswith("StepTimeLimit"):
         if "not run" in head:
             return "not run: an earlier check of this exercise ran out of time"
-        first = error.strip().splitlines()[0].split(": ", 1)[-1]
-        return f"`{exercise}` ran past its time limit ({first}): an infinite loop, or far too slow"
+        return f"`{exercise}` ran past its time limit ({_time_limit_detail(error)}): an infinite loop, or far too slow"
     if "NotImplementedError" in error:
         return f"`{exercise}` is not implemented yet (it still raises NotImplementedError)"
     if error.startswith("ExerciseNotFound") or "ExerciseNotFound" in head:
@@ -82,8 +86,7 @@ def judge_exercise(
     elif cell is not None and not cell.get("ok", False):
         error = cell.get("error") or "unknown error"
         if error.startswith("StepTimeLimit"):
-            first = error.splitlines()[0].split(": ", 1)[-1]
-            headline = (f"your `{exercise.name}` cell ran past its time limit ({first}): "
+            headline = (f"your `{exercise.name}` cell ran past its time limit ({_time_limit_detail(error)}): "
                         "an infinite loop at the top level of the cell, or far too slow")
         else:
             headline = f"your `{exercise.name}` cell failed to run: {error}"
@@ -107,7 +110,8 @@ def judge_exercise(
         result.message = messages.pop().splitlines()[0]
     else:
         failed = [c for c in result.cases if not c.passed]
-        result.message = f"{len(failed)} of {len(result.cases)} cases failed; first: {failed[0].message.splitlines()[0]}"
+        first = failed[0].message.splitlines()[0]
+        result.message = f"{len(failed)} of {len(result.cases)} cases failed; first: {first}"
     return result
 
 
