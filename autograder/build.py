@@ -16,7 +16,7 @@ from autograder.assign import (
 )
 from autograder.grade import run_reference
 from autograder.notebook import read_notebook
-from autograder.sandbox import Limits, Sandbox
+from autograder.run import Limits, Sandbox
 from autograder.spec import Assignment
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -19,6 +19,7 @@ from typing import Callable
 from autograder.assign import PUBLIC_DIR
 from autograder.judge import compare_call, explain_error
 from autograder.probes import run_call
+from autograder.run.protocol import ErrorInfo
 from autograder.spec import Case
 
 
@@ -88,7 +89,7 @@ def check(exercise: str, assignment: str, namespace: dict | None = None, quiet: 
             actual = json.loads(json.dumps(actual))  # the same plain round trip as the grader's
             passed, message = compare_call(rule, case["expected"], actual)
         except Exception as exc:  # the student's error, reported like the grader does
-            passed, message = False, explain_error(f"{type(exc).__name__}: {exc}", exercise)
+            passed, message = False, explain_error(ErrorInfo(type(exc).__name__, str(exc)), exercise)
         report.passed += passed
         report.lines.append(f"  {'✓' if passed else '✗'} {case['name']}" + ("" if passed else f": {message}"))
     report.seconds = time.perf_counter() - start

@@ -29,9 +29,12 @@ def cmd_release(args: argparse.Namespace) -> int:
 
 
 def cmd_grade(args: argparse.Namespace) -> int:
+    import platform
+    from datetime import datetime, timezone
+
     from autograder.grade import GradeConfig, Grader
-    from autograder.report import ProgressBar, summary_table, write_reports
-    from autograder.sandbox import Limits
+    from autograder.report import ProgressBar, ReportWriter, summary_table
+    from autograder.run import Limits, Sandbox
 
     paths = [Path(p) for p in args.submissions]
     out = Path(args.out)
@@ -40,8 +43,23 @@ def cmd_grade(args: argparse.Namespace) -> int:
                          step_factor=args.step_factor, step_floor_s=args.step_floor)
     grader = Grader(config, deny_paths=[str(out.resolve())])
     start = time.perf_counter()
-    results = grader.grade(paths, progress=ProgressBar())
-    gradebook = write_reports(results, out)
+    with Sandbox(limits, workers=config.jobs) as sandbox:
+        isolation = sandbox.isolation()
+        print(isolation.describe(), flush=True)
+        if args.require_isolation and not isolation.complete:
+            print("autograder grade: --require-isolation: refusing to run untrusted code without the full "
+                  "boundary (see the README's threat model)", file=sys.stderr)
+            return 3
+        run_info = {"started": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                    "isolation": isolation.to_dict(), "isolation_line": isolation.describe(),
+                    "settings": {"solutions": str(args.solutions), "assignment": args.assignment, "jobs": config.jobs,
+                                 "timeout_s": args.timeout, "memory_mb": args.memory_mb,
+                                 "step_factor": args.step_factor, "step_floor_s": args.step_floor,
+                                 "submissions": len(paths)},
+                    "python": platform.python_version(), "platform": platform.platform()}
+        writer = ReportWriter(out, run_info)
+        results = grader.grade(paths, sandbox, progress=ProgressBar(), on_result=writer.add)
+        gradebook = writer.finish()
     elapsed = time.perf_counter() - start
     print(summary_table(results))
     print(f"\n{len(results)} submissions graded in {elapsed:.1f} s; gradebook: {gradebook}")
@@ -75,6 +93,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="a graded cell or check may take this many times the reference's time (default 20)")
     p.add_argument("--step-floor", type=float, default=1.0,
                    help="... and at least this many seconds (default 1)")
+    p.add_argument("--require-isolation", action="store_true",
+                   help="refuse to grade unless every layer of the kernel boundary is in force")
     p.set_defaults(func=cmd_grade)
     return parser
 

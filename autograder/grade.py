@@ -1,18 +1,33 @@
-"""Grading a class: locate, run in the sandbox, compare with the reference, score."""
+"""Grading a class: locate, run in the sandbox, compare with the reference, score.
+
+The reference runs in its own throwaway sandbox, never in the pool that runs
+students, and its expected values stay in this process. Each submission is
+scored as soon as its run finishes and handed to `on_result` (which writes
+its reports); anything that goes wrong with one submission - unreadable,
+unrecognised, a crash, a malformed result - becomes that submission's row
+with a reason, and the class goes on.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
+import threading
+import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
 from autograder.assign import PUBLIC_DIR, load_assignment
 from autograder.judge import STATUS_MESSAGES, judge_exercise
-from autograder.notebook import GRADED, NotebookError, first_line, locate, read_notebook
+from autograder.notebook import GRADED, Located, NotebookError, first_line, locate, read_notebook
 from autograder.results import SubmissionResult
-from autograder.sandbox import Limits, Sandbox
+from autograder.run import Cell, Job, Limits, RunResult, Sandbox
 from autograder.spec import Assignment, call_spec
+
+_REFERENCE_CACHE: dict[str, tuple[dict, dict]] = {}
+_REFERENCE_LOCK = threading.Lock()
 
 
 class GradingError(RuntimeError):
@@ -46,15 +61,13 @@ class GradeConfig:
     step_floor_s: float = 1.0
 
 
-def reference_job(assignment: Assignment) -> dict:
-    """The sandbox job that runs the reference solution on every case."""
-    return {
-        "setup": assignment.setup,
-        "cells": [{"exercise": ex.name, "code": assignment.cells[ex.name]} for ex in assignment.exercises],
-        "calls": [call_spec(assignment.id, ex, case) for ex in assignment.exercises for case in ex.cases],
-        "seed": 0,
-        "deny_paths": [],
-    }
+def reference_job(assignment: Assignment) -> Job:
+    """The job that runs the reference solution on every case."""
+    return Job(
+        setup=list(assignment.setup),
+        cells=[Cell(ex.name, assignment.cells[ex.name]) for ex in assignment.exercises],
+        calls=[call_spec(assignment.id, ex, case) for ex in assignment.exercises for case in ex.cases],
+    )
 
 
 def run_reference(
@@ -63,6 +76,7 @@ def run_reference(
     """Expected values: `(exercise, case) -> run_call result` from the reference.
 
     Args:
+        sandbox: where the reference runs; never the pool that runs students.
         seconds: filled, when given, with how long each step took:
             `(exercise, case)` for a check, `(exercise, "")` for a graded cell.
 
@@ -71,33 +85,45 @@ def run_reference(
     """
     job = reference_job(assignment)
     result = sandbox.run(job)
-    for name, cell in result["cells"].items():
-        if not cell.get("ok"):
-            raise GradingError(f"{assignment.id}: the reference cell `{name}` failed: {cell.get('error')}")
+    for name, cell in result.cells.items():
+        if not cell.ok:
+            why = cell.error.text() if cell.error else result.message
+            raise GradingError(f"{assignment.id}: the reference cell `{name}` failed: {why}")
         if seconds is not None:
-            seconds[(name, "")] = float(cell.get("seconds") or 0.0)
+            seconds[(name, "")] = cell.seconds
     expected = {}
-    for call, outcome in zip(job["calls"], result["calls"]):
-        if outcome is None or not outcome.get("ok"):
-            why = outcome.get("error") if outcome else result.get("message") or result.get("status")
+    for call, outcome in zip(job.calls, result.calls):
+        if outcome is None or not outcome.ok:
+            why = outcome.error.text() if outcome and outcome.error else result.message or result.status
             raise GradingError(f"{assignment.id}: the reference failed case {call['exercise']}/{call['case']}: {why}")
-        expected[(call["exercise"], call["case"])] = outcome["value"]
+        expected[(call["exercise"], call["case"])] = outcome.value
         if seconds is not None:
-            seconds[(call["exercise"], call["case"])] = float(outcome.get("seconds") or 0.0)
+            seconds[(call["exercise"], call["case"])] = outcome.seconds
     return expected
 
 
-def with_step_limits(job: dict, seconds: dict[tuple[str, str], float], factor: float, floor_s: float) -> dict:
-    """Gives each cell and call of a job its time limit, scaled from the reference's time."""
+def reference_values(assignment: Assignment, limits: Limits) -> tuple[dict, dict]:
+    """Expected values and step times, from a throwaway sandbox (cached in this process)."""
+    key = hashlib.sha256(json.dumps(reference_job(assignment).to_dict(), sort_keys=True,
+                                    default=str).encode()).hexdigest()
+    with _REFERENCE_LOCK:
+        if key not in _REFERENCE_CACHE:
+            seconds: dict[tuple[str, str], float] = {}
+            with Sandbox(limits, workers=1) as own:
+                expected = run_reference(assignment, own, seconds)
+            _REFERENCE_CACHE[key] = (expected, seconds)
+        return _REFERENCE_CACHE[key]
+
+
+def with_step_limits(job: Job, seconds: dict[tuple[str, str], float], factor: float, floor_s: float) -> Job:
+    """The job with a time limit on each cell and call, scaled from the reference's time."""
 
     def limit(key: tuple[str, str]) -> float:
         return round(max(floor_s, factor * seconds.get(key, 0.0)), 3)
 
-    for cell in job["cells"]:
-        cell["time_limit_s"] = limit((cell["exercise"], ""))
-    for call in job["calls"]:
-        call["time_limit_s"] = limit((call["exercise"], call["case"]))
-    return job
+    cells = [Cell(c.exercise, c.code, limit((c.exercise, ""))) for c in job.cells]
+    calls = [{**call, "time_limit_s": limit((call["exercise"], call["case"]))} for call in job.calls]
+    return Job(job.setup, cells, calls, job.seed, job.deny_paths)
 
 
 def guess_assignment(nb, known: dict[str, Assignment]) -> str | None:
@@ -111,12 +137,20 @@ def guess_assignment(nb, known: dict[str, Assignment]) -> str | None:
     return best if best is not None and scores[best] > 0 else None
 
 
-def submission_job(assignment: Assignment, cells: dict[str, str], deny: list[str]) -> dict:
-    """The sandbox job for one submission: the reference's setup, the student's graded cells."""
+def submission_job(assignment: Assignment, cells: dict[str, str], deny: list[str]) -> Job:
+    """The job for one submission: the reference's setup, the student's graded cells."""
     job = reference_job(assignment)
-    job["cells"] = [{"exercise": n, "code": cells[n]} for n in (e.name for e in assignment.exercises) if n in cells]
-    job["deny_paths"] = deny
-    return job
+    mine = [Cell(n, cells[n]) for n in (e.name for e in assignment.exercises) if n in cells]
+    return Job(job.setup, mine, job.calls, job.seed, list(deny))
+
+
+@dataclass
+class _Plan:
+    """One readable submission, ready to run."""
+
+    index: int
+    assignment: str
+    located: Located
 
 
 class Grader:
@@ -141,70 +175,108 @@ class Grader:
         paths: list[Path],
         sandbox: Sandbox | None = None,
         progress: Callable[[int, int], None] | None = None,
+        on_result: Callable[[SubmissionResult], None] | None = None,
     ) -> list[SubmissionResult]:
         """Grades every submission; a broken one never stops the others.
 
         Args:
             paths: the submitted notebooks.
-            sandbox: a warm sandbox to reuse; by default one is started with
-                the config's limits and `jobs` workers, and closed after.
+            sandbox: a warm sandbox to reuse for the students' code; by default
+                one is started with the config's limits and `jobs` workers.
             progress: called with (done, total) as submissions finish.
+            on_result: called with each submission's result as soon as it is
+                scored (an exception there is reported, not raised).
+        Returns:
+            The results, in the order of `paths`.
         """
         if sandbox is None:
             with Sandbox(self.config.limits, workers=self.config.jobs) as own:
-                return self.grade(paths, own, progress)
-        plans, results = [], []
-        for path in paths:
-            name = path.stem
+                return self.grade(paths, own, progress, on_result)
+        results: list[SubmissionResult] = []
+        plans: list[_Plan] = []
+        deny = sorted(set(self.deny) | {str(Path(p).resolve().parent) for p in paths})
+        for i, path in enumerate(paths):
+            result, plan = self._prepare(i, Path(path))
+            results.append(result)
+            if plan is not None:
+                plans.append(plan)
+        for aid in sorted({p.assignment for p in plans}):
+            self._load_reference(aid)
+        done_lock = threading.Lock()
+        finished = [0]
+
+        def deliver(result: SubmissionResult) -> None:
+            if on_result is not None:
+                try:
+                    on_result(result)
+                except Exception as exc:  # noqa: BLE001 - one report's trouble is not the class's
+                    result.problem = (result.problem + "; " if result.problem else "") + (
+                        f"its report could not be written: {type(exc).__name__}: {exc}")
+            if progress is not None:
+                with done_lock:
+                    finished[0] += 1
+                    progress(finished[0], len(paths))
+
+        planned = {p.index for p in plans}
+        for i, result in enumerate(results):
+            if i not in planned:
+                deliver(result)
+        jobs = [with_step_limits(submission_job(self.assignments[p.assignment], p.located.cells, deny),
+                                 self.seconds[p.assignment], self.config.step_factor, self.config.step_floor_s)
+                for p in plans]
+
+        def scored(j: int, run: RunResult) -> None:
+            plan = plans[j]
+            result = results[plan.index]
             try:
-                nb = read_notebook(path)
-            except NotebookError as exc:
-                aid = self.config.assignment or next(iter(self.assignments))
-                results.append(self._unreadable(name, aid, str(exc)))
-                plans.append(None)
-                continue
-            aid = self.config.assignment or guess_assignment(nb, self.assignments)
-            if aid is None:
-                aid = next(iter(self.assignments))
-            located = locate(nb, [e.name for e in self.assignments[aid].exercises])
-            results.append(SubmissionResult(name, aid))
-            plans.append((aid, located))
-        for aid in {p[0] for p in plans if p}:
-            if aid not in self.expected:
-                self.seconds[aid] = {}
-                self.expected[aid] = run_reference(self.assignments[aid], sandbox, self.seconds[aid])
-        jobs = [
-            with_step_limits(submission_job(self.assignments[p[0]], p[1].cells, self.deny), self.seconds[p[0]],
-                             self.config.step_factor, self.config.step_floor_s)
-            for p in plans if p
-        ]
-        runs = iter(sandbox.run_many(jobs, progress=progress))
-        for plan, result in zip(plans, results):
-            if plan is None:
-                continue
-            self._score(result, plan[1], next(runs))
+                self._score(result, plan.located, run)
+            except Exception as exc:  # noqa: BLE001 - this submission's row says why
+                result.exercises.clear()
+                result.problem = f"the grader could not score this submission: {type(exc).__name__}: {exc}"
+                traceback.print_exc()
+            deliver(result)
+
+        sandbox.run_many(jobs, on_result=scored)
         return results
 
-    def _unreadable(self, name: str, aid: str, why: str) -> SubmissionResult:
-        result = SubmissionResult(name, aid, problem=why)
-        for ex in self.assignments[aid].exercises:
-            result.exercises.append(
-                judge_exercise(ex, {}, {}, None, "ok", missing_message=f"the submission could not be read: {why}")
-            )
+    def _prepare(self, index: int, path: Path) -> tuple[SubmissionResult, _Plan | None]:
+        name = path.stem
+        try:
+            nb = read_notebook(path)
+        except NotebookError as exc:
+            return self._unreadable(name, self.config.assignment, f"the submission could not be read: {exc}"), None
+        except Exception as exc:  # noqa: BLE001
+            return self._unreadable(name, self.config.assignment,
+                                    f"the submission could not be read: {type(exc).__name__}: {exc}"), None
+        aid = self.config.assignment or guess_assignment(nb, self.assignments)
+        if aid is None:
+            known = ", ".join(sorted(self.assignments))
+            return self._unreadable(name, None, f"this notebook belongs to none of the assignments ({known}): "
+                                    "it has no `# GRADED:` cell of any of them"), None
+        located = locate(nb, [e.name for e in self.assignments[aid].exercises])
+        return SubmissionResult(name, aid), _Plan(index, aid, located)
+
+    def _load_reference(self, aid: str) -> None:
+        if aid not in self.expected:
+            self.expected[aid], self.seconds[aid] = reference_values(self.assignments[aid], self.config.limits)
+
+    def _unreadable(self, name: str, aid: str | None, why: str) -> SubmissionResult:
+        """A row for a submission that cannot be graded: zero on each exercise if its assignment is known."""
+        result = SubmissionResult(name, aid or "", problem=why)
+        if aid is not None:
+            for ex in self.assignments[aid].exercises:
+                result.exercises.append(judge_exercise(ex, {}, {}, None, "ok", missing_message=why))
         return result
 
-    def _score(self, result: SubmissionResult, located, run: dict) -> None:
+    def _score(self, result: SubmissionResult, located: Located, run: RunResult) -> None:
         assignment = self.assignments[result.assignment]
         expected = self.expected[result.assignment]
-        calls = {}
-        job_calls = [(ex.name, c.name) for ex in assignment.exercises for c in ex.cases]
-        for key, outcome in zip(job_calls, run.get("calls", [])):
-            calls[key] = outcome
-        status = run.get("status", "crashed")
-        if status != "ok":
-            result.problem = STATUS_MESSAGES.get(status, status) + (f" ({run['message']})" if run.get("message") else "")
-        result.wall_s = float(run.get("wall_s", 0.0))
-        result.output = run.get("output", "")
+        keys = [(ex.name, c.name) for ex in assignment.exercises for c in ex.cases]
+        calls = dict(zip(keys, run.calls))
+        if run.status != "ok":
+            result.problem = STATUS_MESSAGES.get(run.status, run.status) + (f" ({run.message})" if run.message else "")
+        result.wall_s = run.wall_s
+        result.output = run.output
         for ex in assignment.exercises:
             missing = located.notes[ex.name] if ex.name in located.missing else ""
             lacking = [n for n in ex.needs if n in located.missing]
@@ -215,8 +287,8 @@ class Grader:
                     ex,
                     {c.name: expected[(ex.name, c.name)] for c in ex.cases},
                     {c.name: calls.get((ex.name, c.name)) for c in ex.cases},
-                    run.get("cells", {}).get(ex.name),
-                    status,
+                    run.cells.get(ex.name),
+                    run.status,
                     note="" if ex.name in located.missing else located.notes.get(ex.name, ""),
                     missing_message=missing,
                 )

@@ -7,6 +7,7 @@ from typing import Any
 from autograder.compare import compare
 from autograder.plain import from_plain
 from autograder.results import CaseResult, ExerciseResult
+from autograder.run.protocol import CallResult, ErrorInfo, StepResult
 from autograder.spec import Case, Exercise
 
 STATUS_MESSAGES = {
@@ -15,42 +16,42 @@ STATUS_MESSAGES = {
     "cpu": "the submission was stopped at the CPU-time limit",
     "exited": "the submission ended the grading process early (sys.exit / os._exit / quit?)",
     "crashed": "the submission's process crashed",
+    "protocol": "the submission's process broke the grader's protocol (its results were not used)",
 }
 
 
-def _time_limit_detail(error: str) -> str:
-    """'stopped after 1.2 s, ...' from a StepTimeLimit error text."""
-    return error.strip().splitlines()[0].split(": ", 1)[-1]
-
-
-def explain_error(error: str, exercise: str) -> str:
-    """A student-facing sentence for an exception text from the sandbox."""
-    head = error.strip().splitlines()[-1] if error.strip() else error
-    if error.startswith("StepTimeLimit"):
-        if "not run" in head:
+def explain_error(error: ErrorInfo, exercise: str) -> str:
+    """A student-facing sentence for an error raised while running a case."""
+    if error.timed_out or error.type == "StepTimeLimit":
+        if error.message.startswith("not run"):
             return "not run: an earlier check of this exercise ran out of time"
-        return f"`{exercise}` ran past its time limit ({_time_limit_detail(error)}): an infinite loop, or far too slow"
-    if "NotImplementedError" in error:
+        return f"`{exercise}` ran past its time limit ({error.message}): an infinite loop, or far too slow"
+    if error.type == "NotImplementedError":
         return f"`{exercise}` is not implemented yet (it still raises NotImplementedError)"
-    if error.startswith("ExerciseNotFound") or "ExerciseNotFound" in head:
-        return head.split(":", 1)[-1].strip()
-    return f"raised {error.strip()}"
+    if error.type == "ExerciseNotFound":
+        return error.message
+    return f"raised {error.text()}"
 
 
-def compare_call(case: Case, expected: dict, actual: dict) -> tuple[bool, str]:
-    """Compares one call's value (and gradients) with the reference's."""
+def compare_call(case: Case, expected: dict, actual: Any) -> tuple[bool, str]:
+    """Compares one call's value (and gradients) with the reference's; never raises."""
+    if not isinstance(actual, dict) or not set(actual) <= {"value", "grads"}:
+        return False, "the value sent back is not in the grader's format"
     try:
         exp_value, act_value = from_plain(expected.get("value")), from_plain(actual.get("value"))
-    except ValueError as exc:
+    except (ValueError, TypeError, RecursionError) as exc:
         return False, f"the value sent back could not be read ({exc})"
-    mismatch = compare(exp_value, act_value, case.rtol, case.atol)
-    if mismatch is None and "grads" in expected:
-        try:
-            exp_grads = from_plain(expected["grads"])
-            act_grads = from_plain(actual.get("grads"))
-        except ValueError as exc:
-            return False, f"the gradients sent back could not be read ({exc})"
-        mismatch = compare(exp_grads, act_grads, case.rtol * 10, case.atol * 10, where="gradient")
+    try:
+        mismatch = compare(exp_value, act_value, case.rtol, case.atol)
+        if mismatch is None and "grads" in expected:
+            try:
+                exp_grads = from_plain(expected["grads"])
+                act_grads = from_plain(actual.get("grads"))
+            except (ValueError, TypeError, RecursionError) as exc:
+                return False, f"the gradients sent back could not be read ({exc})"
+            mismatch = compare(exp_grads, act_grads, case.rtol * 10, case.atol * 10, where="gradient")
+    except Exception as exc:  # noqa: BLE001 - a value the comparison cannot handle fails this case only
+        return False, f"the value sent back could not be compared ({type(exc).__name__})"
     if mismatch is None:
         return True, "passed"
     text = mismatch.summary if case.hidden else mismatch.detail
@@ -62,8 +63,8 @@ def compare_call(case: Case, expected: dict, actual: dict) -> tuple[bool, str]:
 def judge_exercise(
     exercise: Exercise,
     expected: dict[str, dict],
-    calls: dict[str, dict | None],
-    cell: dict | None,
+    calls: dict[str, CallResult | None],
+    cell: StepResult | None,
     run_status: str,
     note: str = "",
     missing_message: str = "",
@@ -83,23 +84,25 @@ def judge_exercise(
     headline = ""
     if missing_message:
         headline = missing_message
-    elif cell is not None and not cell.get("ok", False):
-        error = cell.get("error") or "unknown error"
-        if error.startswith("StepTimeLimit"):
-            headline = (f"your `{exercise.name}` cell ran past its time limit ({_time_limit_detail(error)}): "
+    elif cell is not None and not cell.ok:
+        error = cell.error or ErrorInfo("UnknownError", "")
+        if error.timed_out or error.type == "StepTimeLimit":
+            headline = (f"your `{exercise.name}` cell ran past its time limit ({error.message}): "
                         "an infinite loop at the top level of the cell, or far too slow")
+        elif error.type in ("NotRun", "JobStopped"):
+            headline = f"your `{exercise.name}` cell did not finish: {error.message}"
         else:
-            headline = f"your `{exercise.name}` cell failed to run: {error}"
+            headline = f"your `{exercise.name}` cell failed to run: {error.text()}"
     for case in exercise.cases:
         call = calls.get(case.name)
         if headline:
             passed, message = False, headline
         elif call is None:
             passed, message = False, STATUS_MESSAGES.get(run_status, "this case was never reached")
-        elif not call.get("ok"):
-            passed, message = False, explain_error(call.get("error") or "", exercise.name)
+        elif not call.ok:
+            passed, message = False, explain_error(call.error or ErrorInfo("UnknownError", ""), exercise.name)
         else:
-            passed, message = compare_call(case, expected[case.name], call.get("value") or {})
+            passed, message = compare_call(case, expected[case.name], call.value)
         result.cases.append(
             CaseResult(case.name, case.hidden, case.points if passed else 0.0, case.points, passed, message)
         )
@@ -114,6 +117,3 @@ def judge_exercise(
         result.message = f"{len(failed)} of {len(result.cases)} cases failed; first: {first}"
     return result
 
-
-def reached(values: list[Any | None]) -> int:
-    return sum(v is not None for v in values)

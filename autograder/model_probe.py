@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from autograder.lookup import find_function
 from autograder.plain import from_plain, to_plain
 
 # Config keys that define what a layer computes, in the order they are shown.
@@ -87,9 +88,7 @@ def probe_model(namespace: dict, call: dict) -> dict:
     """
     import keras
 
-    from autograder.probes import _lookup
-
-    fn = _lookup(namespace, call["function"])
+    fn = find_function(namespace, call["function"])
     spec = {k: from_plain(v) for k, v in (call.get("kwargs") or {}).items()}
     build = spec.get("build") or {}
     inputs = spec.get("inputs")

@@ -63,38 +63,80 @@ def _safe_repr(value: Any) -> str:
         return f"<repr failed: {type(exc).__name__}>"
 
 
-def from_plain(data: Any) -> Any:
-    """Reads plain data back (runs in the grading process).
+MAX_DEPTH = 32
+MAX_ARRAY_BYTES = 512 * 2**20
+MAX_NDIM = 32
+MAX_ITEMS = 1_000_000
+
+
+def from_plain(data: Any, depth: int = 0, budget: list[int] | None = None) -> Any:
+    """Reads plain data back (runs in the grading process); strict and total.
+
+    Every size is checked before anything is allocated: nesting depth, the
+    number of items, an array's rank, declared shape and byte count.
 
     Raises:
         ValueError: the data is not in the plain format (for example an array
-            of a dtype outside the numeric whitelist, or bytes of the wrong size).
+            of a dtype outside the numeric whitelist, bytes of the wrong size,
+            a huge declared shape or nesting deeper than `MAX_DEPTH`).
     """
+    if budget is None:
+        budget = [MAX_ITEMS]
+    budget[0] -= 1
+    if budget[0] < 0:
+        raise ValueError(f"More than {MAX_ITEMS} values.")
+    if depth > MAX_DEPTH:
+        raise ValueError(f"Values nested deeper than {MAX_DEPTH} levels.")
     if data is None or isinstance(data, (bool, int, float, str)):
         return data
     if isinstance(data, list):
-        return [from_plain(v) for v in data]
+        return [from_plain(v, depth + 1, budget) for v in data]
     if not isinstance(data, dict):
         raise ValueError(f"Unexpected plain value of type {type(data).__name__}.")
     if "__array__" in data:
-        dtype = data.get("dtype")
-        if dtype not in ALLOWED_DTYPES:
-            raise ValueError(f"Array dtype {dtype!r} is not allowed.")
-        shape = tuple(int(s) for s in data["shape"])
-        raw = base64.b64decode(data["__array__"])
-        itemsize = np.dtype(dtype).itemsize
-        if len(raw) != itemsize * int(np.prod(shape, dtype=np.int64)):
-            raise ValueError(f"Array bytes do not fill shape {shape} of {dtype}.")
-        array = np.frombuffer(raw, dtype=np.dtype(dtype))
-        return PlainArray(array.reshape(shape).copy(), data.get("kind", "numpy"))
+        return _array_from_plain(data)
     if "__seq__" in data:
-        items = [from_plain(v) for v in data["items"]]
-        return tuple(items) if data["__seq__"] == "tuple" else items
+        items = data.get("items")
+        if not isinstance(items, list) or data["__seq__"] not in ("list", "tuple") or set(data) != {"__seq__", "items"}:
+            raise ValueError("A sequence must be {'__seq__': 'list'|'tuple', 'items': [...]}.")
+        values = [from_plain(v, depth + 1, budget) for v in items]
+        return tuple(values) if data["__seq__"] == "tuple" else values
     if "__dict__" in data:
-        return {str(k): from_plain(v) for k, v in data["__dict__"].items()}
+        inner = data["__dict__"]
+        if not isinstance(inner, dict) or len(data) != 1:
+            raise ValueError("A dict must be {'__dict__': {...}}.")
+        return {str(k): from_plain(v, depth + 1, budget) for k, v in inner.items()}
     if "__object__" in data:
-        return OpaqueObject(str(data["__object__"]), str(data.get("repr", ""))[:MAX_REPR])
-    raise ValueError(f"Unexpected plain dict with keys {sorted(data)[:5]}.")
+        return OpaqueObject(str(data["__object__"])[:MAX_REPR], str(data.get("repr", ""))[:MAX_REPR])
+    raise ValueError(f"Unexpected plain dict with keys {sorted(map(str, data))[:5]}.")
+
+
+def _array_from_plain(data: dict) -> "PlainArray":
+    dtype = data.get("dtype")
+    if dtype not in ALLOWED_DTYPES:
+        raise ValueError(f"Array dtype {str(dtype)[:40]!r} is not allowed.")
+    shape = data.get("shape")
+    if not isinstance(shape, list) or len(shape) > MAX_NDIM or not all(
+            type(s) is int and 0 <= s < 2**31 for s in shape):
+        raise ValueError(f"An array's shape must be a list of at most {MAX_NDIM} sizes in [0, 2**31).")
+    itemsize = np.dtype(dtype).itemsize
+    size = 1
+    for s in shape:
+        size *= s
+    if size * itemsize > MAX_ARRAY_BYTES:
+        raise ValueError(f"An array of shape {tuple(shape)} is over the {MAX_ARRAY_BYTES // 2**20} MB limit.")
+    encoded = data.get("__array__")
+    if not isinstance(encoded, str) or len(encoded) > 4 * (size * itemsize + 2) // 3 + 4:
+        raise ValueError(f"Array bytes do not fill shape {tuple(shape)} of {dtype}.")
+    try:
+        raw = base64.b64decode(encoded, validate=True)
+    except (ValueError, TypeError):
+        raise ValueError("Array bytes are not valid base64.") from None
+    if len(raw) != itemsize * size:
+        raise ValueError(f"Array bytes do not fill shape {tuple(shape)} of {dtype}.")
+    kind = data.get("kind", "numpy")
+    array = np.frombuffer(raw, dtype=np.dtype(dtype))
+    return PlainArray(array.reshape(tuple(shape)).copy(), str(kind)[:40])
 
 
 class PlainArray(np.ndarray):

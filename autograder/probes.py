@@ -12,22 +12,9 @@ from typing import Any, Callable
 
 import numpy as np
 
+from autograder.lookup import find_function
+from autograder.model_probe import probe_model
 from autograder.plain import from_plain, to_plain
-
-
-class ExerciseNotFound(LookupError):
-    """The student's namespace has no callable with the exercise's name."""
-
-
-def _lookup(namespace: dict, name: str) -> Callable:
-    fn = namespace.get(name)
-    if fn is None:
-        raise ExerciseNotFound(
-            f"no function named `{name}` was defined: keep the name and signature given in the exercise"
-        )
-    if not callable(fn):
-        raise ExerciseNotFound(f"`{name}` is a {type(fn).__name__}, not a function")
-    return fn
 
 
 def _as_input(value: Any, tensors: bool) -> Any:
@@ -71,7 +58,7 @@ def probe_call(namespace: dict, call: dict) -> dict:
         `{"value": plain output}` plus `"grads"`, a list of plain gradients
         (None where the output does not depend on that argument).
     """
-    fn = _lookup(namespace, call["function"])
+    fn = find_function(namespace, call["function"])
     args = [_as_input(a, call.get("tensors", True)) for a in call.get("args", [])]
     kwargs = {k: _as_input(v, call.get("tensors", True)) for k, v in call.get("kwargs", {}).items()}
     grad_wrt = call.get("grad_wrt") or []
@@ -89,13 +76,7 @@ def probe_call(namespace: dict, call: dict) -> dict:
     return {"value": to_plain(out), "grads": [to_plain(g) for g in grads]}
 
 
-def _probe_model(namespace: dict, call: dict) -> dict:
-    from autograder.model_probe import probe_model
-
-    return probe_model(namespace, call)
-
-
-PROBES: dict[str, Callable[[dict, dict], dict]] = {"call": probe_call, "model": _probe_model}
+PROBES: dict[str, Callable[[dict, dict], dict]] = {"call": probe_call, "model": probe_model}
 
 
 def run_call(namespace: dict, call: dict) -> dict:

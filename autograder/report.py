@@ -3,22 +3,47 @@
 from __future__ import annotations
 
 import csv
+import io
 import json
 import re
 import sys
+import threading
 from pathlib import Path
+from typing import Any
 
 from autograder.results import SubmissionResult
+from autograder.safe_files import write_atomic
 
 OUTPUT_TAIL = 2000
+OUTPUT_FORMAT = "md"
+"""Gradescope `output_format` of the whole result and of each test."""
+PUBLIC_VISIBILITY = "visible"
+HIDDEN_VISIBILITY = "after_published"
+"""Gradescope visibility of a hidden case: shown to the student once grades are published."""
+RUN_FILE = "run.json"
+GRADEBOOK_FILE = "gradebook.csv"
 
 
 def safe_name(name: str) -> str:
+    """A folder name made of `name`: letters, digits, `_`, `.` and `-` only."""
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("._") or "submission"
 
 
+def code_block(text: str) -> str:
+    """`text` as a fenced Markdown code block, fenced longer than any backtick run inside it."""
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return f"{fence}\n{text.rstrip(chr(10))}\n{fence}"
+
+
 def gradescope_results(result: SubmissionResult) -> dict:
-    """Gradescope's autograder `results.json` for one submission."""
+    """Gradescope's autograder `results.json` for one submission.
+
+    Output is Markdown (`output_format: "md"`); each case's message is a code
+    block so tracebacks and values render as written. Hidden cases are named
+    by number only and become visible once grades are published
+    (`HIDDEN_VISIBILITY`).
+    """
     tests = []
     for ex in result.exercises:
         hidden_n = 0
@@ -34,8 +59,9 @@ def gradescope_results(result: SubmissionResult) -> dict:
                     "score": case.points,
                     "max_score": case.max_points,
                     "status": "passed" if case.passed else "failed",
-                    "output": case.message,
-                    "visibility": "visible",
+                    "output": code_block(case.message) if case.message else "",
+                    "output_format": OUTPUT_FORMAT,
+                    "visibility": HIDDEN_VISIBILITY if case.hidden else PUBLIC_VISIBILITY,
                 }
             )
     output = result.problem or ""
@@ -43,6 +69,7 @@ def gradescope_results(result: SubmissionResult) -> dict:
         "score": result.points,
         "execution_time": round(result.wall_s, 3),
         "output": output,
+        "output_format": OUTPUT_FORMAT,
         "tests": tests,
     }
 
@@ -83,33 +110,143 @@ def feedback_markdown(result: SubmissionResult) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_reports(results: list[SubmissionResult], out_dir: Path) -> Path:
-    """Writes every submission's results.json and feedback.md, and gradebook.csv."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    used: set[str] = set()
-    rows = []
+class ReportWriter:
+    """Writes reports as submissions are graded, so an interrupted run keeps what it graded.
+
+    Every file goes through `write_atomic`: nothing is written through a
+    symlink planted in the output folder, and a reader never sees half a file.
+    `add` may be called from several threads at once.
+
+    Files under `out_dir`:
+
+    - `run.json`: the run's metadata, written when the writer is created.
+    - `<submission>/results.json` (Gradescope format) and
+      `<submission>/feedback.md`, written by `add`.
+    - `gradebook.csv`: one row per submission added so far, rewritten by
+      every `add`. Columns: submission, assignment, each exercise (in the
+      order first seen), total, max, problem; an exercise a submission does
+      not have is blank.
+
+    Example:
+
+    ```python
+    writer = ReportWriter(Path("grades"), {"isolation": "namespaces"})
     for result in results:
-        folder = safe_name(result.submission)
-        while folder in used:
-            folder += "_"
-        used.add(folder)
-        target = out_dir / folder
-        target.mkdir(parents=True, exist_ok=True)
-        (target / "results.json").write_text(json.dumps(gradescope_results(result), indent=1) + "\n")
-        (target / "feedback.md").write_text(feedback_markdown(result))
+        writer.add(result)
+    gradebook = writer.finish()
+    ```
+
+    Args:
+        out_dir: the output folder; created if missing.
+        run_info: JSON-serialisable run metadata (isolation, versions, start
+            time, ...); `{}` when not given. Values JSON cannot hold are
+            written as strings.
+    """
+
+    def __init__(self, out_dir: Path, run_info: dict | None = None) -> None:
+        self.out_dir = Path(out_dir)
+        self._lock = threading.Lock()
+        self._used = {RUN_FILE.casefold(), GRADEBOOK_FILE.casefold()}
+        self._rows: list[dict[str, str]] = []
+        self._exercises: list[str] = []
+        write_atomic(self.out_dir, RUN_FILE, json.dumps(run_info or {}, indent=1, default=str) + "\n")
+
+    @property
+    def gradebook(self) -> Path:
+        """The path of `gradebook.csv`."""
+        return self.out_dir / GRADEBOOK_FILE
+
+    @property
+    def rows(self) -> int:
+        """How many submissions were added."""
+        return len(self._rows)
+
+    def _folder(self, submission: str) -> str:
+        """A folder name for `submission`, unique in this run (caller holds the lock).
+
+        Compared without case, so that case-insensitive file systems cannot merge two folders.
+        """
+        base = safe_name(submission)
+        folder, n = base, 1
+        while folder.casefold() in self._used:
+            n += 1
+            folder = f"{base}-{n}"
+        self._used.add(folder.casefold())
+        return folder
+
+    def add(self, result: SubmissionResult) -> Path:
+        """Writes one submission's `results.json` and `feedback.md`, then the gradebook so far.
+
+        The submission's row goes into the gradebook even when its own files
+        could not be written; the error is raised afterwards.
+
+        Args:
+            result: the graded submission.
+
+        Returns:
+            The submission's folder, `out_dir / <safe name>` (with `-2`, `-3`,
+            ... when the name was already used in this run).
+
+        Raises:
+            OSError: a file could not be written, including `UnsafePathError`
+                when a symlink was planted as the submission's folder.
+        """
+        results_json = json.dumps(gradescope_results(result), indent=1) + "\n"
+        feedback = feedback_markdown(result)
         row = {"submission": result.submission, "assignment": result.assignment}
         row.update({ex.name: f"{ex.points:g}" for ex in result.exercises})
         row.update(total=f"{result.points:g}", max=f"{result.max_points:g}", problem=result.problem)
-        rows.append(row)
-    gradebook = out_dir / "gradebook.csv"
-    fields: list[str] = []
-    for row in rows:
-        fields += [k for k in row if k not in fields]
-    with gradebook.open("w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=fields)
+        with self._lock:
+            folder = self._folder(result.submission)
+        try:
+            write_atomic(self.out_dir, f"{folder}/results.json", results_json)
+            write_atomic(self.out_dir, f"{folder}/feedback.md", feedback)
+        finally:
+            with self._lock:
+                self._rows.append(row)
+                self._exercises += [ex.name for ex in result.exercises if ex.name not in self._exercises]
+                self._write_gradebook()
+        return self.out_dir / folder
+
+    def _write_gradebook(self) -> None:
+        """Rewrites gradebook.csv with every row so far (caller holds the lock)."""
+        fields = ["submission", "assignment", *self._exercises, "total", "max", "problem"]
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, fieldnames=fields, restval="", extrasaction="ignore")
         writer.writeheader()
-        writer.writerows(rows)
-    return gradebook
+        writer.writerows(self._rows)
+        write_atomic(self.out_dir, GRADEBOOK_FILE, buffer.getvalue())
+
+    def finish(self) -> Path:
+        """Writes the gradebook once more (only a header if nothing was added) and returns its path."""
+        with self._lock:
+            self._write_gradebook()
+        return self.gradebook
+
+    def __enter__(self) -> "ReportWriter":
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self.finish()
+
+
+def write_reports(results: list[SubmissionResult], out_dir: Path, run_info: dict | None = None) -> Path:
+    """Writes every submission's results.json and feedback.md, and gradebook.csv, at once.
+
+    A convenience over `ReportWriter`, which writes them as grading goes.
+
+    Args:
+        results: the graded submissions.
+        out_dir: the output folder; created if missing.
+        run_info: run metadata for `run.json`.
+
+    Returns:
+        The path of `gradebook.csv`.
+    """
+    writer = ReportWriter(out_dir, run_info)
+    for result in results:
+        writer.add(result)
+    return writer.finish()
 
 
 def summary_table(results: list[SubmissionResult]) -> str:

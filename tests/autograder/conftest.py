@@ -22,7 +22,7 @@ def tiny_solutions(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def sandbox():
     """Tight limits, so that misbehaving submissions are stopped quickly."""
-    from autograder.sandbox import Limits, Sandbox
+    from autograder.run import Limits, Sandbox
 
     with Sandbox(Limits(timeout_s=8, memory_mb=400, cpu_s=20), workers=2) as box:
         yield box
@@ -31,7 +31,7 @@ def sandbox():
 @pytest.fixture(scope="session")
 def roomy_sandbox():
     """The grader's default limits, for the real assignments."""
-    from autograder.sandbox import Limits, Sandbox
+    from autograder.run import Limits, Sandbox
 
     with Sandbox(Limits(timeout_s=120, memory_mb=2048, cpu_s=240), workers=2) as box:
         yield box

@@ -11,7 +11,7 @@ from autograder.build import compute_public, release
 from autograder.grade import GradeConfig, Grader
 from autograder.notebook import read_notebook
 from autograder.plain import from_plain
-from autograder.sandbox import Limits
+from autograder.run import Limits
 
 ROOT = Path(__file__).resolve().parents[2]
 SOLUTIONS = sorted((ROOT / "solutions").glob("*.ipynb"))

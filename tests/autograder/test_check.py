@@ -9,7 +9,7 @@ from autograder.assign import load_assignment, strip_solutions
 from autograder.check import check, checker, load_public
 from autograder.grade import GradeConfig, Grader
 from autograder.notebook import locate, read_notebook
-from autograder.sandbox import Limits
+from autograder.run import Limits
 
 ROOT = Path(__file__).resolve().parents[2]
 A2 = load_assignment(ROOT / "solutions" / "A2.ipynb")

@@ -92,3 +92,112 @@ def test_notebook_without_metadata_and_list_sources_reads():
     data = {"cells": [{"cell_type": "code", "source": ["# GRADED: f\n", "def f(): pass"]}]}
     nb = parse_notebook(json.dumps(data))
     assert locate(nb, ["f"]).cells["f"] == "# GRADED: f\ndef f(): pass"
+
+
+NB3 = {
+    "nbformat": 3,
+    "nbformat_minor": 0,
+    "metadata": {},
+    "worksheets": [
+        {
+            "cells": [
+                {"cell_type": "heading", "level": 1, "metadata": {}, "source": "Week 1"},
+                {
+                    "cell_type": "code",
+                    "input": "# GRADED: add_one\ndef add_one(x): ...",
+                    "language": "python",
+                    "outputs": [],
+                },
+            ]
+        }
+    ],
+}
+
+
+def test_notebook_with_byte_order_mark_reads(tmp_path):
+    nb = make_nb(("code", "# GRADED: f\ndef f(): pass"))
+    path = tmp_path / "bom.ipynb"
+    path.write_bytes(b"\xef\xbb\xbf" + nbformat.writes(nb).encode("utf-8"))
+    found = locate(read_notebook(path), ["f"])
+    assert found.cells["f"] == "# GRADED: f\ndef f(): pass" and not found.missing
+    # the same text already decoded, as an editor might hand it over
+    assert locate(parse_notebook("\ufeff" + nbformat.writes(nb)), ["f"]).cells["f"].startswith("# GRADED: f")
+
+
+def test_nbformat3_notebook_is_upgraded(tmp_path):
+    path = tmp_path / "old.ipynb"
+    path.write_text(json.dumps(NB3))
+    nb = read_notebook(path)
+    assert nb.nbformat == 4
+    assert [c.cell_type for c in nb.cells] == ["markdown", "code"]
+    found = locate(nb, ["add_one"])
+    assert found.cells["add_one"] == "# GRADED: add_one\ndef add_one(x): ..." and not found.missing
+
+
+def test_nbformat3_notebook_with_split_lines_and_no_outputs_is_upgraded():
+    data = json.loads(json.dumps(NB3))
+    code = data["worksheets"][0]["cells"][1]
+    code["input"] = ["# GRADED: add_one\n", "def add_one(x):\n", "    return x + 1"]
+    del code["outputs"]
+    found = locate(parse_notebook(json.dumps(data)), ["add_one"])
+    assert found.cells["add_one"] == "# GRADED: add_one\ndef add_one(x):\n    return x + 1"
+
+
+def test_too_large_notebook_is_refused_unread(tmp_path, monkeypatch):
+    import autograder.notebook as notebook_module
+
+    monkeypatch.setattr(notebook_module, "MAX_NOTEBOOK_BYTES", 1000)
+    path = tmp_path / "huge.ipynb"
+    path.write_text(json.dumps({"cells": [], "metadata": {"blob": "x" * 5000}}))
+    with pytest.raises(NotebookError, match="over the .* limit"):
+        read_notebook(path)
+    with pytest.raises(NotebookError, match="over the .* limit"):
+        parse_notebook(path.read_text())
+
+
+def test_limit_is_checked_before_reading(tmp_path, monkeypatch):
+    import autograder.notebook as notebook_module
+
+    path = tmp_path / "sparse.ipynb"
+    with path.open("wb") as handle:  # a sparse file: huge on paper, nothing on disk
+        handle.truncate(notebook_module.MAX_NOTEBOOK_BYTES + 1)
+
+    def no_reading(*args, **kwargs):
+        raise AssertionError("the file was opened for reading")
+
+    monkeypatch.setattr(notebook_module.os, "fdopen", no_reading)
+    with pytest.raises(NotebookError, match="MB limit"):
+        read_notebook(path)
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        ("[" * 100_000 + "]" * 100_000, "nested too deeply"),
+        ('{"cells": [], "metadata": ' + '{"a": ' * 5_000 + "1" + "}" * 5_001, "nested too deeply"),
+        ('{"nbformat": 3, "worksheets": 5}', "nbformat 3 notebook without a readable list"),
+        ('{"nbformat": 3, "worksheets": [{"cells": [7]}]}', "not a notebook cell"),
+        ('{"nbformat": 0, "cells": []}', "cannot be read"),
+        ('{"cells": [{"cell_type": "code", "source": 5}]}', "source that is not text"),
+        ('"just a string"', "not a Jupyter notebook"),
+        ("", "not valid JSON"),
+    ],
+)
+def test_absurd_notebooks_get_clear_errors(content, message):
+    with pytest.raises(NotebookError, match=message):
+        parse_notebook(content)
+
+
+def test_not_a_notebook_files_get_clear_errors(tmp_path):
+    essay = tmp_path / "essay.ipynb"
+    essay.write_text("My answers are in the PDF.")
+    with pytest.raises(NotebookError, match="not valid JSON"):
+        read_notebook(essay)
+    with pytest.raises(NotebookError, match="cannot read"):
+        read_notebook(tmp_path / "missing.ipynb")
+    with pytest.raises(NotebookError, match="not a regular file"):
+        read_notebook(tmp_path)
+    png = tmp_path / "photo.ipynb"
+    png.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(300))
+    with pytest.raises(NotebookError, match="not a text file"):
+        read_notebook(png)

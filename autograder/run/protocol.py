@@ -1,0 +1,420 @@
+"""The messages between the grading process, the template, its supervisors and job children.
+
+Every message is one JSON object on one line, written by `write_line` and read
+by `LineReader`; each kind is a dataclass with a strict, total decoder. A
+decoder never trusts the other side: unknown kinds, missing or extra fields,
+wrong types, oversized lines and nesting beyond `MAX_DEPTH` all raise
+`ProtocolError`, which costs the submission a message and nothing more.
+
+Who talks to whom:
+
+- master -> template: `Spawn` (no job data: the template never holds any).
+- supervisor (forked from the template) -> master: `Spawned`; master ->
+  supervisor: `JobRequest`; supervisor -> master: `Forked` once the job's
+  child exists; master -> supervisor: `Token` (a per-job secret the child
+  never had in memory); supervisor -> master: `Finished`, carrying the token.
+- job child -> supervisor (its own pipe): `CellStart`, `CellDone`,
+  `CallStart`, `CallDone`, `SetupFailed`, `Done` - indices only; names come
+  from the job the supervisor already holds.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import select
+import time
+from dataclasses import MISSING, asdict, dataclass, fields
+from typing import Any, ClassVar
+
+MAX_LINE_BYTES = 256 * 2**20  # one message
+MAX_DEPTH = 64  # JSON nesting of one message
+MAX_TEXT = 200_000  # an error message, traceback or output text
+
+
+class ProtocolError(ValueError):
+    """A message that is not what the protocol allows."""
+
+
+# ------------------------------------------------------------------ payloads
+
+
+@dataclass(frozen=True)
+class ErrorInfo:
+    """An exception raised by the student's code (or the grader's probe), as data.
+
+    Attributes:
+        type: the exception's class name, e.g. "ValueError".
+        message: `str(exc)`, shortened.
+        traceback: the frames that lie in the student's cells, formatted.
+        timed_out: the step was stopped at its own time limit.
+        line: the line of the student's cell the error points at (0: unknown).
+    """
+
+    type: str
+    message: str
+    traceback: str = ""
+    timed_out: bool = False
+    line: int = 0
+
+    def text(self) -> str:
+        """`Type: message`, then the student's traceback."""
+        head = f"{self.type}: {self.message}" if self.message else self.type
+        return head + (f"\n{self.traceback}" if self.traceback else "")
+
+    @classmethod
+    def decode(cls, data: Any) -> "ErrorInfo":
+        d = _fields(data, cls)
+        return cls(_str(d["type"], 200), _str(d["message"]), _str(d["traceback"]),
+                   _bool(d["timed_out"]), _int(d["line"], 0, 10**9))
+
+
+@dataclass(frozen=True)
+class StepResult:
+    """How one graded cell ran."""
+
+    ok: bool
+    error: ErrorInfo | None = None
+    seconds: float = 0.0
+
+    @classmethod
+    def decode(cls, data: Any) -> "StepResult":
+        d = _fields(data, cls)
+        return cls(_bool(d["ok"]), _optional(d["error"], ErrorInfo.decode), _float(d["seconds"]))
+
+
+@dataclass(frozen=True)
+class CallResult:
+    """How one case's call ran; `value` is plain data (see `autograder.plain`)."""
+
+    ok: bool
+    value: Any = None
+    error: ErrorInfo | None = None
+    seconds: float = 0.0
+
+    @classmethod
+    def decode(cls, data: Any) -> "CallResult":
+        d = _fields(data, cls)
+        return cls(_bool(d["ok"]), d["value"], _optional(d["error"], ErrorInfo.decode), _float(d["seconds"]))
+
+
+STATUSES = ("ok", "timeout", "memory", "cpu", "crashed", "exited", "protocol")
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """Everything one job produced.
+
+    Attributes:
+        status: "ok" or why the job stopped early (one of `STATUSES`).
+        message: what happened, for people ("" when ok).
+        cells: exercise -> how its cell ran.
+        calls: one entry per call of the job, None where never reached.
+        output: what the student's code printed (capped).
+        wall_s: seconds from the request to the result.
+    """
+
+    status: str
+    message: str
+    cells: dict[str, StepResult]
+    calls: list[CallResult | None]
+    output: str = ""
+    wall_s: float = 0.0
+
+    @classmethod
+    def decode(cls, data: Any) -> "RunResult":
+        d = _fields(data, cls)
+        status = _str(d["status"], 20)
+        if status not in STATUSES:
+            raise ProtocolError(f"unknown status {status!r}")
+        cells = d["cells"]
+        if not isinstance(cells, dict):
+            raise ProtocolError("cells must be an object")
+        calls = d["calls"]
+        if not isinstance(calls, list):
+            raise ProtocolError("calls must be a list")
+        return cls(status, _str(d["message"]), {_str(k, 200): StepResult.decode(v) for k, v in cells.items()},
+                   [_optional(c, CallResult.decode) for c in calls], _str(d["output"]), _float(d["wall_s"]))
+
+
+# ------------------------------------------------------------------ messages
+
+
+@dataclass(frozen=True)
+class Message:
+    """Base of every message; `kind` names the subclass on the wire."""
+
+    kind: ClassVar[str] = ""
+
+    def to_json(self) -> dict:
+        return {"kind": self.kind, **asdict(self)}
+
+
+@dataclass(frozen=True)
+class Ready(Message):
+    """Template -> master, once: imports done, no TensorFlow op run, isolation probed."""
+
+    kind: ClassVar[str] = "ready"
+    import_s: float
+    preload_failed: dict[str, str]
+    tf_context_started: bool
+    isolation: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Spawn(Message):
+    """Master -> template: fork a supervisor for the next job."""
+
+    kind: ClassVar[str] = "spawn"
+
+
+@dataclass(frozen=True)
+class Spawned(Message):
+    """Supervisor -> master: ready to receive the job."""
+
+    kind: ClassVar[str] = "spawned"
+
+
+@dataclass(frozen=True)
+class JobRequest(Message):
+    """Master -> supervisor: the job (see `autograder.run.job.Job`)."""
+
+    kind: ClassVar[str] = "job"
+    job: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Forked(Message):
+    """Supervisor -> master: the job's child exists (it never sees what comes next)."""
+
+    kind: ClassVar[str] = "forked"
+
+
+@dataclass(frozen=True)
+class Token(Message):
+    """Master -> supervisor: the per-job secret that `Finished` must carry."""
+
+    kind: ClassVar[str] = "token"
+    secret: str
+
+
+@dataclass(frozen=True)
+class Finished(Message):
+    """Supervisor -> master: the job's result."""
+
+    kind: ClassVar[str] = "finished"
+    secret: str
+    result: RunResult
+
+
+@dataclass(frozen=True)
+class CellStart(Message):
+    kind: ClassVar[str] = "cell_start"
+    index: int
+
+
+@dataclass(frozen=True)
+class CellDone(Message):
+    kind: ClassVar[str] = "cell"
+    index: int
+    step: StepResult
+
+
+@dataclass(frozen=True)
+class CallStart(Message):
+    kind: ClassVar[str] = "call_start"
+    index: int
+
+
+@dataclass(frozen=True)
+class CallDone(Message):
+    kind: ClassVar[str] = "call"
+    index: int
+    call: CallResult
+
+
+@dataclass(frozen=True)
+class SetupFailed(Message):
+    kind: ClassVar[str] = "setup_error"
+    error: ErrorInfo
+
+
+@dataclass(frozen=True)
+class Done(Message):
+    kind: ClassVar[str] = "done"
+
+
+_NESTED = {"step": StepResult.decode, "call": CallResult.decode, "error": ErrorInfo.decode,
+           "result": RunResult.decode}
+_KINDS: dict[str, type[Message]] = {m.kind: m for m in (
+    Ready, Spawn, Spawned, JobRequest, Forked, Token, Finished,
+    CellStart, CellDone, CallStart, CallDone, SetupFailed, Done)}
+
+
+def decode(line: bytes, allowed: tuple[type[Message], ...]) -> Message:
+    """One message from one line, if it is of an allowed kind.
+
+    Raises:
+        ProtocolError: anything else (bad JSON, too deep, unknown or
+            unexpected kind, missing, extra or mistyped fields).
+    """
+    if len(line) > MAX_LINE_BYTES:
+        raise ProtocolError(f"message of {len(line)} bytes is over the limit")
+    try:
+        data = json.loads(line)
+    except (ValueError, RecursionError) as exc:
+        raise ProtocolError(f"not a JSON message ({type(exc).__name__})") from None
+    _check_depth(data)
+    if not isinstance(data, dict) or not isinstance(data.get("kind"), str):
+        raise ProtocolError("a message must be an object with a kind")
+    cls = _KINDS.get(data["kind"])
+    if cls is None or cls not in allowed:
+        raise ProtocolError(f"unexpected message kind {str(data['kind'])[:40]!r}")
+    body = {k: v for k, v in data.items() if k != "kind"}
+    d = _fields(body, cls)
+    values = {}
+    for f in fields(cls):
+        raw = d[f.name]
+        if f.name in _NESTED:
+            values[f.name] = _NESTED[f.name](raw)
+        elif f.name == "index":
+            values[f.name] = _int(raw, 0, 10**6)
+        elif f.name == "secret":
+            values[f.name] = _str(raw, 200)
+        elif f.name == "import_s":
+            values[f.name] = _float(raw)
+        elif f.name == "tf_context_started":
+            values[f.name] = _bool(raw)
+        elif f.name in ("preload_failed", "isolation", "job"):
+            if not isinstance(raw, dict):
+                raise ProtocolError(f"{f.name} must be an object")
+            values[f.name] = raw
+        else:  # pragma: no cover - every field is listed above
+            raise ProtocolError(f"no decoder for field {f.name}")
+    return cls(**values)
+
+
+def encode(message: Message) -> bytes:
+    """One line of JSON for a message (`ValueError` if a value is not JSON data)."""
+    return (json.dumps(message.to_json(), allow_nan=True, separators=(",", ":")) + "\n").encode("utf-8")
+
+
+def write_line(fd: int, message: Message) -> None:
+    """Writes one message to a file descriptor, all of it."""
+    data = encode(message)
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
+class LineReader:
+    """Reads whole lines from a file descriptor, with a deadline and a size limit."""
+
+    def __init__(self, fd: int, limit: int = MAX_LINE_BYTES) -> None:
+        self.fd = fd
+        self.limit = limit
+        self._buf = bytearray()
+
+    def pending(self) -> bool:
+        """Bytes were read past the last line (the peer sent more than it should)."""
+        return bool(self._buf)
+
+    def read_line(self, deadline: float | None = None) -> bytes | None:
+        """The next line without its newline; None at end of file or past the deadline.
+
+        Raises:
+            ProtocolError: the line grows past the size limit.
+        """
+        while True:
+            end = self._buf.find(b"\n")
+            if end >= 0:
+                line = bytes(self._buf[:end])
+                del self._buf[: end + 1]
+                return line
+            if len(self._buf) > self.limit:
+                raise ProtocolError(f"a message longer than {self.limit} bytes")
+            if deadline is not None:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return None
+                ready, _, _ = select.select([self.fd], [], [], min(left, 1.0))
+                if not ready:
+                    continue
+            chunk = os.read(self.fd, 1 << 20)
+            if not chunk:
+                return None
+            self._buf += chunk
+
+    def read_exact_line(self) -> bytes | None:
+        """One line read a byte at a time, so nothing after it leaves the pipe."""
+        out = bytearray()
+        while True:
+            b = os.read(self.fd, 1)
+            if not b:
+                return None
+            if b == b"\n":
+                return bytes(out)
+            out += b
+            if len(out) > self.limit:
+                raise ProtocolError(f"a message longer than {self.limit} bytes")
+
+
+# ------------------------------------------------------------------ checks
+
+
+def _check_depth(data: Any) -> None:
+    stack = [(data, 0)]
+    while stack:
+        value, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            raise ProtocolError(f"a message nested deeper than {MAX_DEPTH} levels")
+        if isinstance(value, dict):
+            stack.extend((v, depth + 1) for v in value.values())
+        elif isinstance(value, list):
+            stack.extend((v, depth + 1) for v in value)
+
+
+def _fields(data: Any, cls: type) -> dict:
+    if not isinstance(data, dict):
+        raise ProtocolError(f"{cls.__name__} must be an object")
+    names = [f.name for f in fields(cls)]
+    extra = set(data) - set(names)
+    if extra:
+        raise ProtocolError(f"{cls.__name__} has unexpected fields {sorted(map(str, extra))[:3]}")
+    out = {}
+    for f in fields(cls):
+        if f.name in data:
+            out[f.name] = data[f.name]
+        elif f.default is not MISSING:
+            out[f.name] = f.default
+        else:
+            raise ProtocolError(f"{cls.__name__} lacks {f.name}")
+    return out
+
+
+def _str(value: Any, limit: int = MAX_TEXT) -> str:
+    if not isinstance(value, str):
+        raise ProtocolError(f"expected text, got {type(value).__name__}")
+    return value if len(value) <= limit else value[:limit] + " ..."
+
+
+def _bool(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise ProtocolError(f"expected true/false, got {type(value).__name__}")
+    return value
+
+
+def _int(value: Any, low: int, high: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise ProtocolError(f"expected an integer in [{low}, {high}]")
+    return value
+
+
+def _float(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ProtocolError(f"expected a number, got {type(value).__name__}")
+    return float(value)
+
+
+def _optional(value: Any, decoder):
+    return None if value is None else decoder(value)

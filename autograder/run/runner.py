@@ -1,0 +1,294 @@
+"""The job's child: runs the grader's setup, the student's cells and the calls.
+
+Runs inside the boundary (`autograder.run.guard`), so nothing here protects
+the class: the audit hook below only turns what the kernel would refuse
+anyway into messages a student can act on. Progress goes to the supervisor as
+protocol messages, one per event, so what finished before a crash is kept.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import linecache
+import os
+import random
+import signal
+import sys
+import tempfile
+import time
+import traceback
+from collections.abc import Iterator
+from typing import Any, Callable
+
+from autograder.run.job import Job
+from autograder.run.protocol import (
+    CallDone, CallResult, CallStart, CellDone, CellStart, Done, ErrorInfo, Message, SetupFailed, StepResult,
+    write_line,
+)
+
+MAX_ERROR_CHARS = 4000
+MAX_TRACEBACK_FRAMES = 8
+_FRIENDLY = {
+    "subprocess.Popen": "starting a process", "os.system": "starting a process", "os.exec": "starting a process",
+    "os.posix_spawn": "starting a process", "os.spawn": "starting a process", "os.fork": "starting a process",
+    "os.forkpty": "starting a process", "pty.spawn": "starting a process",
+    "socket.connect": "network access", "socket.sendto": "network access", "socket.sendmsg": "network access",
+    "sys.remote_exec": "debugging other processes",
+}
+
+
+class StepTimeLimit(BaseException):
+    """Raised in the child when one cell or one check runs past its own time limit."""
+
+
+class CappedWriter(io.TextIOBase):
+    """sys.stdout/sys.stderr for the child: writes to an fd until a shared budget is spent."""
+
+    def __init__(self, fd: int, budget: list[int], name: str) -> None:
+        self._fd, self._budget, self._name = fd, budget, name
+
+    @property
+    def encoding(self) -> str:  # type: ignore[override]
+        return "utf-8"
+
+    @property
+    def errors(self) -> str:  # type: ignore[override]
+        return "replace"
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    def writable(self) -> bool:
+        return True
+
+    def isatty(self) -> bool:
+        return False
+
+    def fileno(self) -> int:
+        return self._fd
+
+    def write(self, s: str) -> int:
+        if not isinstance(s, str):
+            raise TypeError(f"write() argument must be str, not {type(s).__name__}")
+        left = self._budget[0]
+        if left > 0:
+            data = s[:left].encode("utf-8", "replace")[:left]
+            self._budget[0] = left - len(data)
+            try:
+                while data:
+                    data = data[os.write(self._fd, data):]
+            except OSError:  # file size limit reached
+                self._budget[0] = 0
+        return len(s)
+
+    def flush(self) -> None:
+        pass
+
+    @property
+    def buffer(self) -> "_CappedBinary":
+        return _CappedBinary(self)
+
+
+class _CappedBinary(io.RawIOBase):
+    """`sys.stdout.buffer` for the child: bytes through the same budget."""
+
+    def __init__(self, text: CappedWriter) -> None:
+        self._text = text
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, b: Any) -> int:
+        data = bytes(b)
+        self._text.write(data.decode("utf-8", "replace"))
+        return len(data)
+
+
+def error_info(exc: BaseException, filenames: set[str]) -> ErrorInfo:
+    """An exception as data: type, message, and the frames in the student's cells."""
+    name = type(exc).__name__
+    timed_out = isinstance(exc, StepTimeLimit)
+    if isinstance(exc, SyntaxError):
+        try:
+            lines = traceback.format_exception_only(type(exc), exc)
+            body = "".join(lines[:-1]).rstrip("\n")
+        except Exception:  # noqa: BLE001
+            body = ""
+        return ErrorInfo(name, f"{exc.msg} (line {exc.lineno})"[:MAX_ERROR_CHARS], body[:MAX_ERROR_CHARS],
+                         False, int(exc.lineno or 0))
+    try:
+        message = str(exc)
+    except BaseException:  # noqa: BLE001 - a student's __str__ may do anything
+        message = "<message could not be shown>"
+    if len(message) > MAX_ERROR_CHARS:
+        message = message[:MAX_ERROR_CHARS] + " ..."
+    body, line = "", 0
+    try:
+        frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename in filenames]
+        if frames:
+            line = int(frames[-1].lineno or 0)
+            skipped = len(frames) - MAX_TRACEBACK_FRAMES
+            frames = frames[-MAX_TRACEBACK_FRAMES:]
+            body = "".join(traceback.format_list(frames)).rstrip("\n")
+            if skipped > 0:
+                body = f"  ... {skipped} earlier frames not shown\n" + body
+            body = "Traceback (your code, most recent call last):\n" + body
+    except Exception:  # noqa: BLE001
+        pass
+    return ErrorInfo(name, message, body[:2 * MAX_ERROR_CHARS], timed_out, line)
+
+
+def friendly_hook(event: str, args: tuple) -> None:
+    """An audit hook that names what the kernel is about to refuse (not a boundary)."""
+    reason = _FRIENDLY.get(event)
+    if reason is None and event.startswith("os.exec"):
+        reason = "starting a process"
+    if reason is not None:
+        raise PermissionError(f"not allowed in the grader: {reason} ({event})")
+
+
+class StepTimer:
+    """Wall-clock limit for one step (a graded cell or one call), with SIGALRM.
+
+    While armed, the alarm repeats every `REPEAT_S`, so student code that
+    swallows the first `StepTimeLimit` is interrupted again; code that swallows
+    them all runs into the job's own wall-clock limit.
+    """
+
+    REPEAT_S = 0.25
+
+    def __init__(self) -> None:
+        self.armed = False
+        self.limit = 0.0
+        signal.signal(signal.SIGALRM, self._fire)
+
+    def _fire(self, signum: int, frame: Any) -> None:
+        if self.armed:
+            raise StepTimeLimit(f"stopped after {self.limit:g} s, the time limit of this step")
+
+    @contextlib.contextmanager
+    def limited(self, limit: float | None) -> Iterator[None]:
+        """Runs the body under `limit` seconds (no limit when it is falsy)."""
+        try:
+            if limit and limit > 0:
+                self.limit, self.armed = float(limit), True
+                signal.setitimer(signal.ITIMER_REAL, self.limit, self.REPEAT_S)
+            yield
+        finally:
+            self.armed = False
+            signal.setitimer(signal.ITIMER_REAL, 0, 0)
+
+
+def redirect_output(out_fd: int, output_bytes: int, work: str) -> None:
+    """stdin from /dev/null, stdout/stderr into the capped output file, home and temp in `work`."""
+    null = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(null, 0)
+    os.close(null)
+    os.dup2(out_fd, 1)
+    os.dup2(out_fd, 2)
+    if out_fd > 2:
+        os.close(out_fd)
+    budget = [int(output_bytes) + 1]
+    sys.stdin = io.TextIOWrapper(io.FileIO(0, "r", closefd=False))
+    sys.stdout = CappedWriter(1, budget, "<stdout>")
+    sys.stderr = CappedWriter(2, budget, "<stderr>")
+    os.chdir(work)
+    for name in ("TMPDIR", "HOME", "MPLCONFIGDIR"):
+        os.environ[name] = work
+    tempfile.tempdir = work
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    if "numpy" in sys.modules:
+        sys.modules["numpy"].random.seed(seed % 2**32)
+    if "keras" in sys.modules:
+        sys.modules["keras"].utils.set_random_seed(seed % 2**32)
+    elif "tensorflow" in sys.modules:
+        sys.modules["tensorflow"].random.set_seed(seed)
+
+
+def resolve_probe(spec: str) -> Callable[[dict, dict], Any]:
+    """`module:function` -> the function (the grader's probe, run in the child)."""
+    import importlib
+
+    module, _, name = spec.partition(":")
+    return getattr(importlib.import_module(module), name or "run_call")
+
+
+def run(job: Job, probe_spec: str, chan_fd: int) -> None:
+    """Runs a job in this (already guarded) process, sending progress on `chan_fd`."""
+
+    def send(msg: Message) -> None:
+        write_line(chan_fd, msg)
+
+    probe, probe_error = None, None
+    if job.calls:
+        try:
+            probe = resolve_probe(probe_spec)
+        except BaseException as exc:  # noqa: BLE001
+            probe_error = ErrorInfo(type(exc).__name__, f"the grader's probe {probe_spec!r} could not be loaded: {exc}")
+    namespace: dict[str, Any] = {"__name__": "__main__", "__builtins__": __builtins__}
+    for i, code in enumerate(job.setup):
+        try:
+            exec(compile(code, f"<setup {i}>", "exec"), namespace)
+        except BaseException as exc:  # noqa: BLE001
+            send(SetupFailed(error_info(exc, {f"<setup {i}>"})))
+            return
+    seed_everything(job.seed)
+    timer = StepTimer()
+    sys.addaudithook(friendly_hook)
+    filenames: set[str] = set()
+    out_of_time: set[str] = set()
+    done_calls: set[int] = set()
+
+    def run_calls(exercise: str | None) -> None:
+        for i, call in enumerate(job.calls):
+            if i in done_calls or (exercise is not None and call.get("exercise") != exercise):
+                continue
+            done_calls.add(i)
+            name = str(call.get("exercise", ""))
+            send(CallStart(i))
+            if probe is None or name in out_of_time:
+                error = probe_error or ErrorInfo(
+                    "StepTimeLimit", "not run, because an earlier check of this exercise ran out of time", "", True)
+                send(CallDone(i, CallResult(False, None, error, 0.0)))
+                continue
+            started = time.perf_counter()
+            try:
+                with timer.limited(call.get("time_limit_s")):
+                    value = probe(namespace, call)
+                result = CallResult(True, value, None)
+            except BaseException as exc:  # noqa: BLE001
+                if isinstance(exc, StepTimeLimit):
+                    out_of_time.add(name)
+                result = CallResult(False, None, error_info(exc, filenames))
+            seconds = round(time.perf_counter() - started, 4)
+            msg = CallDone(i, CallResult(result.ok, result.value, result.error, seconds))
+            try:
+                send(msg)
+            except (TypeError, ValueError) as exc:  # the value is not plain data
+                send(CallDone(i, CallResult(False, None, ErrorInfo(
+                    "TypeError", f"the probe's result is not plain data ({exc})"), seconds)))
+
+    for i, cell in enumerate(job.cells):
+        exercise = cell.exercise or f"cell {i}"
+        filename = f"<cell {i}: {exercise}>"
+        filenames.add(filename)
+        linecache.cache[filename] = (len(cell.code), None, cell.code.splitlines(True), filename)
+        send(CellStart(i))
+        started = time.perf_counter()
+        try:
+            with timer.limited(cell.time_limit_s):
+                exec(compile(cell.code, filename, "exec"), namespace)
+            step = StepResult(True, None)
+        except BaseException as exc:  # noqa: BLE001 - SystemExit and KeyboardInterrupt included
+            if isinstance(exc, StepTimeLimit):
+                out_of_time.add(exercise)
+            step = StepResult(False, error_info(exc, filenames))
+        send(CellDone(i, StepResult(step.ok, step.error, round(time.perf_counter() - started, 4))))
+        run_calls(exercise)
+    run_calls(None)
+    send(Done())

@@ -1,0 +1,120 @@
+"""The warm template: imports TensorFlow once, then forks one supervisor per job.
+
+Started by `autograder.run.pool.Sandbox` as `python -m autograder.run.template
+CONFIG` (a JSON object: limits, preload, probe, slot_dir, uid, deny,
+extra_read). It imports the heavy modules but never runs a TensorFlow op, so
+a fork is cheap and each child starts TensorFlow's runtime itself. It never
+reads a job: for each `Spawn` it forks a supervisor (which talks to the master
+over the same pipes) and waits for it to end, so no job's data or result is
+ever in the memory a later job inherits.
+
+At start-up it also forks one throwaway child that applies the full guard, to
+report the isolation actually in force (`Ready.isolation`).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import importlib
+import json
+import os
+import resource
+import sys
+import tempfile
+import time
+
+from autograder.run import guard, supervisor
+from autograder.run.limits import Limits
+from autograder.run.protocol import LineReader, ProtocolError, Ready, Spawn, decode, write_line
+
+
+def probe_isolation(plan: guard.Plan, limits: Limits, slot_dir: str) -> dict:
+    """Applies the guard in a throwaway child and returns what held (as a dict)."""
+    scratch = tempfile.mkdtemp(prefix="probe-", dir=slot_dir)
+    if plan.uid is not None:
+        os.chown(scratch, plan.uid, plan.uid)
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        code = 0
+        try:
+            os.close(r)
+            isolation = guard.apply(plan, limits, scratch)
+            data = json.dumps(isolation.to_dict()).encode()
+            os.write(w, data)
+        except BaseException as exc:  # noqa: BLE001
+            os.write(w, json.dumps({"missing": [f"the guard failed: {type(exc).__name__}: {exc}"]}).encode())
+            code = 1
+        os._exit(code)
+    os.close(w)
+    chunks = []
+    while chunk := os.read(r, 65536):
+        chunks.append(chunk)
+    os.close(r)
+    os.waitpid(pid, 0)
+    os.rmdir(scratch)
+    try:
+        return json.loads(b"".join(chunks) or b"{}")
+    except ValueError:
+        return {"missing": ["the guard's report could not be read"]}
+
+
+def tf_context_started() -> bool:
+    ctx_mod = sys.modules.get("tensorflow.python.eager.context")
+    if ctx_mod is None:
+        return False
+    try:
+        return ctx_mod.context()._context_handle is not None
+    except Exception:  # noqa: BLE001
+        return False
+
+
+def main(argv: list[str]) -> int:
+    config = json.loads(argv[1])
+    limits = Limits(**config["limits"])
+    slot_dir = str(config["slot_dir"])
+    # The protocol moves to private fds; 0 and 1 become harmless for stray prints.
+    fd_in, fd_out = os.dup(0), os.dup(1)
+    null = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(null, 0)
+    os.close(null)
+    os.dup2(2, 1)
+    ctypes.CDLL(None).prctl(4, 0, 0, 0, 0)  # PR_SET_DUMPABLE 0: no same-uid process may read this memory
+
+    start = time.monotonic()
+    failed = {}
+    for name in config.get("preload", []):
+        try:
+            importlib.import_module(name)
+        except Exception as exc:  # noqa: BLE001
+            failed[name] = f"{type(exc).__name__}: {exc}"
+    try:
+        module = str(config["probe"]).partition(":")[0]
+        importlib.import_module(module)
+    except Exception:  # noqa: BLE001 - reported per call in the child
+        pass
+    supervisor.BASE_RSS_MB[0] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    plan = guard.make_plan(tuple(config.get("deny", [])), tuple(config.get("extra_read", [])), config.get("uid"))
+    isolation = probe_isolation(plan, limits, slot_dir)
+    write_line(fd_out, Ready(round(time.monotonic() - start, 3), failed, tf_context_started(), isolation))
+
+    reader = LineReader(fd_in)
+    while True:
+        try:
+            line = reader.read_exact_line()
+            if line is None:
+                return 0
+            decode(line, (Spawn,))
+        except ProtocolError as exc:
+            print(f"template: {exc}", file=sys.stderr)
+            return 3
+        sys.stdout.flush()
+        sys.stderr.flush()
+        pid = os.fork()
+        if pid == 0:
+            supervisor.main(config, plan, limits, slot_dir, fd_in, fd_out)
+        os.waitpid(pid, 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
