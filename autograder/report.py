@@ -177,8 +177,6 @@ class ReportWriter:
     def add(self, result: SubmissionResult) -> Path:
         """Writes one submission's `results.json` and `feedback.md`, then the gradebook so far.
 
-        The submission's row goes into the gradebook even when its own files
-        could not be written; the error is raised afterwards.
 
         Args:
             result: the graded submission.
@@ -187,9 +185,9 @@ class ReportWriter:
             The submission's folder, `out_dir / <safe name>` (with `-2`, `-3`,
             ... when the name was already used in this run).
 
-        Raises:
-            OSError: a file could not be written, including `UnsafePathError`
-                when a symlink was planted as the submission's folder.
+        A folder that cannot be written (for example a symlink planted in
+        its place, which is never followed) costs a second folder name, and
+        the row's `problem` says where the files went; nothing is raised.
         """
         results_json = json.dumps(gradescope_results(result), indent=1) + "\n"
         feedback = feedback_markdown(result)
@@ -199,14 +197,26 @@ class ReportWriter:
         with self._lock:
             folder = self._folder(result.submission)
         try:
-            write_atomic(self.out_dir, f"{folder}/results.json", results_json)
-            write_atomic(self.out_dir, f"{folder}/feedback.md", feedback)
-        finally:
+            self._write_files(folder, results_json, feedback)
+        except OSError as exc:  # e.g. a symlink planted as the folder: never followed, never fatal
             with self._lock:
-                self._rows.append(row)
-                self._exercises += [ex.name for ex in result.exercises if ex.name not in self._exercises]
-                self._write_gradebook()
+                other = self._folder(result.submission)
+            try:
+                self._write_files(other, results_json, feedback)
+                note = f"its reports could not be written to {folder}/ ({exc}); they are in {other}/"
+                folder = other
+            except OSError as again:
+                note = f"its reports could not be written ({again})"
+            row["problem"] = f"{row['problem']}; {note}" if row["problem"] else note
+        with self._lock:
+            self._rows.append(row)
+            self._exercises += [ex.name for ex in result.exercises if ex.name not in self._exercises]
+            self._write_gradebook()
         return self.out_dir / folder
+
+    def _write_files(self, folder: str, results_json: str, feedback: str) -> None:
+        write_atomic(self.out_dir, f"{folder}/results.json", results_json)
+        write_atomic(self.out_dir, f"{folder}/feedback.md", feedback)
 
     def _write_gradebook(self) -> None:
         """Rewrites gradebook.csv with every row so far (caller holds the lock)."""
@@ -214,7 +224,8 @@ class ReportWriter:
         buffer = io.StringIO()
         writer = csv.DictWriter(buffer, fieldnames=fields, restval="", extrasaction="ignore")
         writer.writeheader()
-        writer.writerows(self._rows)
+        writer.writerows([{k: _no_formula(v) if k in ("submission", "assignment", "problem") else v
+                           for k, v in row.items()} for row in self._rows])
         write_atomic(self.out_dir, GRADEBOOK_FILE, buffer.getvalue())
 
     def finish(self) -> Path:
@@ -228,6 +239,11 @@ class ReportWriter:
 
     def __exit__(self, *exc_info: Any) -> None:
         self.finish()
+
+
+def _no_formula(text: str) -> str:
+    """A cell a spreadsheet will not run as a formula (a leading =, +, - or @ is quoted)."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
 
 
 def write_reports(results: list[SubmissionResult], out_dir: Path, run_info: dict | None = None) -> Path:

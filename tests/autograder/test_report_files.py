@@ -63,13 +63,21 @@ def test_planted_symlink_directory_is_refused(tmp_path):
     with pytest.raises(UnsafePathError, match="'alice'.*symlink"):
         write_atomic(out, "alice/results.json", "{}")
     writer = ReportWriter(out)
-    with pytest.raises(OSError, match="alice"):
-        writer.add(result("alice"))
+    folder = writer.add(result("alice"))  # never raises: the files go to a fresh folder
+    assert folder == out / "alice-2" and (folder / "feedback.md").is_file()
     assert list(outside.iterdir()) == []
-    # the grade is not lost: the row is in the gradebook, and the next student is written
+    # the grade is not lost: the row says where the files went, and the next student is written
     writer.add(result("bob"))
-    assert [r["submission"] for r in gradebook_rows(out)] == ["alice", "bob"]
+    rows = gradebook_rows(out)
+    assert [r["submission"] for r in rows] == ["alice", "bob"]
+    assert "alice-2/" in rows[0]["problem"] and "symlink" in rows[0]["problem"]
     assert (out / "bob" / "feedback.md").is_file()
+
+
+def test_gradebook_cells_never_run_as_formulas(tmp_path):
+    writer = ReportWriter(tmp_path / "out")
+    writer.add(result("=HYPERLINK(\"http://x\")"))
+    assert gradebook_rows(tmp_path / "out")[0]["submission"].startswith("'=")
 
 
 def test_symlink_deeper_in_the_path_is_refused(tmp_path):
