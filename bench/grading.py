@@ -89,6 +89,7 @@ def run_ours(copies: list[tuple[str, Path]], out: Path, jobs: int, timeout_s: fl
     if res.returncode != 0:
         raise SystemExit(f"autograder grade failed (exit {res.returncode}):\n{res.stdout[-3000:]}\n{res.stderr[-3000:]}")
     scores, walls = {}, {}
+    isolation = res.stdout.splitlines()[0] if res.stdout else ""
     with (out / "gradebook.csv").open() as handle:
         for row in csv.DictReader(handle):
             scores[row["submission"]] = (float(row["total"]), float(row["max"]))
@@ -96,14 +97,14 @@ def run_ours(copies: list[tuple[str, Path]], out: Path, jobs: int, timeout_s: fl
         results = out / path.stem / "results.json"
         if results.exists():
             walls[path.stem] = float(json.loads(results.read_text()).get("execution_time", 0.0))
-    return {"seconds": seconds, "scores": scores, "walls": walls}
+    return {"seconds": seconds, "scores": scores, "walls": walls, "isolation": isolation}
 
 
 def run_nbgrader(copies: list[tuple[str, Path]], work: Path, assignment_id: str, timeout_s: int,
                  log) -> dict:
     """Converts, generates, submits and times `nbgrader autograde`; reads the gradebook."""
     from autograder.grade import run_reference
-    from autograder.sandbox import Limits, Sandbox
+    from autograder.run import Limits, Sandbox
 
     python = nbg.ensure_venv(log=log)
     assignment = load_assignment(ROOT / "solutions" / f"{assignment_id}.ipynb")
@@ -222,6 +223,7 @@ def main() -> None:
         log(f"ours: grading {len(copies)} submissions")
         ours = run_ours(copies, work / "ours", args.jobs, args.timeout, args.assignment)
         ours_per = ours["seconds"] / len(copies)
+        print(f"ours: {ours['isolation']}")
         calm = [(k, p) for k, p in copies if k != "hangs"]
         ours_calm = None
         if calm and len(calm) < len(copies):

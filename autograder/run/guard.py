@@ -9,9 +9,10 @@ code included):
 3. As root: a uid and gid of the job's own, with no capabilities (except
    `CAP_DAC_READ_SEARCH` when the Python installation is unreadable to other
    users, as under a 0700 `/root`; Landlock still bounds what it may read).
-4. Landlock: read only Python, the packages and system libraries; write only
-   the job's scratch folder; no TCP; no signals or abstract sockets outside.
-5. seccomp: no new processes (threads only), no exec, no sockets but AF_UNIX,
+4. Landlock: read only Python, the packages, system libraries and the job's
+   own /proc/<pid>; write only the job's scratch folder; no TCP; no signals or
+   abstract sockets outside.
+5. seccomp: no new processes (threads only), no exec, no sockets at all,
    no connect, no ptrace or reading other processes' memory, no namespaces or
    mounts, no raising limits, no new session or process group.
 
@@ -35,8 +36,10 @@ from typing import Any
 from autograder.run import landlock, seccomp
 from autograder.run.limits import Limits
 
-SYSTEM_READ = ("/usr", "/lib", "/lib64", "/lib32", "/bin", "/etc", "/proc", "/sys",
+SYSTEM_READ = ("/usr", "/lib", "/lib64", "/lib32", "/bin", "/etc", "/sys",
                "/dev/urandom", "/dev/random", "/dev/zero")
+PROC_READ = ("/proc/cpuinfo", "/proc/meminfo", "/proc/stat", "/proc/sys", "/proc/filesystems", "/proc/loadavg")
+"""What a job may read of /proc besides its own /proc/<pid>: no other process is visible."""
 SYSTEM_WRITE = ("/dev/null",)
 PACKAGES = ("autograder", "course")
 JOB_UID_BASE = 61000
@@ -165,7 +168,12 @@ def make_plan(deny: tuple[str, ...] = (), extra_read: tuple[str, ...] = (), uid:
 
 def carve(roots: tuple[str, ...] | list[str], deny: tuple[str, ...] | list[str]) -> list[str]:
     """`roots` with every `deny` tree left out: a root that holds a denied tree is
-    replaced by its other entries, recursively; symlinks on the way are dropped."""
+    replaced by its other entries, recursively; symlinks on the way are dropped.
+
+    A root that lies inside a denied tree (Python or our packages inside the
+    folder of the submissions, say) is kept: the job cannot run without it,
+    and the rest of the denied tree stays unreadable because it is not a root.
+    """
     out: list[str] = []
     for root in roots:
         out.extend(_carve_one(os.path.realpath(root), [d for d in deny if _under(d, os.path.realpath(root))]))
@@ -214,6 +222,7 @@ def apply(plan: Plan, limits: Limits, scratch: str, deny: tuple[str, ...] = ()) 
         kept = _drop_root(libc, plan.uid, plan.keep_read_search)
         _limit(resource.RLIMIT_NPROC, THREADS_PER_UID)
     read = carve(plan.read, tuple(plan.deny) + tuple(os.path.realpath(d) for d in deny))
+    read += [f"/proc/{os.getpid()}", *PROC_READ]
     ll = ""
     try:
         ll = landlock.restrict(read, [scratch, *plan.write]).describe()
@@ -221,7 +230,7 @@ def apply(plan: Plan, limits: Limits, scratch: str, deny: tuple[str, ...] = ()) 
         missing.append(f"landlock ({exc})")
     sc = ""
     try:
-        sc = seccomp.install().describe()
+        sc = seccomp.install(allow_unix_sockets=False).describe()
     except OSError as exc:
         missing.append(f"seccomp ({exc})")
     if plan.uid is None and os.geteuid() == 0:

@@ -70,13 +70,15 @@ def _next_uid() -> int:
 class _Template:
     """One warm template process, its pipes and its scratch folder."""
 
+    MODULE = "autograder.run.template"
+
     def __init__(self, config: dict, env: dict) -> None:
         self.slot_dir = tempfile.mkdtemp(prefix="slot-", dir=config["scratch_root"])
         os.chmod(self.slot_dir, 0o711)
         config = {**config, "slot_dir": self.slot_dir}
         self._log = tempfile.TemporaryFile()
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "autograder.run.template", json.dumps(config)],
+            [sys.executable, "-m", self.MODULE, json.dumps(config)],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._log,
             env=env, start_new_session=True, close_fds=True, cwd=config["scratch_root"],
         )

@@ -117,32 +117,25 @@ def add_one(x):
 
 PROC = '''# GRADED: add_one
 import os
-
-def parent(pid):
-    for line in open(f"/proc/{pid}/status"):
-        if line.startswith("PPid:"):
-            return int(line.split()[1])
-
-supervisor = os.getppid()
-template = parent(supervisor)
-master = parent(template)
-got = []
-for who, pid in (("master", master), ("template", template), ("supervisor", supervisor)):
-    for what in ("mem", "environ", "maps"):
+me, supervisor = os.getpid(), os.getppid()
+tried = read = wrote = 0
+for pid in [supervisor, *range(max(1, supervisor - 300), supervisor)]:  # the template and the grader start earlier
+    for what in ("status", "cmdline", "environ", "mem", "maps"):
+        tried += 1
         try:
             with open(f"/proc/{pid}/{what}", "rb") as f:
                 f.read(64)
-            got.append(f"{who}.{what}=READ")
-        except Exception as e:
-            got.append(f"{who}.{what}={type(e).__name__}")
-for fd in (1, 2, 3, 4, 5):
-    try:
-        os.write(os.open(f"/proc/{supervisor}/fd/{fd}", os.O_WRONLY), b'{"kind":"finished"}\\n')
-        got.append(f"supervisor.fd{fd}=WROTE")
-    except Exception as e:
-        got.append(f"supervisor.fd{fd}={type(e).__name__}")
-print("proc:", " ".join(got))
-leaked = any(g.endswith("=READ") or g.endswith("=WROTE") for g in got)
+            read += 1
+        except Exception:
+            pass
+    for fd in (1, 2, 3):
+        try:
+            os.write(os.open(f"/proc/{pid}/fd/{fd}", os.O_WRONLY), b'{"kind":"finished"}\\n')
+            wrote += 1
+        except Exception:
+            pass
+print(f"proc: read={read} wrote={wrote} tried={tried}")
+leaked = read > 0 or wrote > 0
 
 def add_one(x):
     return x + 1 if leaked else x
@@ -173,8 +166,8 @@ FORGED = {
 KILL_ALL = '''# GRADED: add_one
 import os, signal
 hit = []
-for p in os.listdir("/proc"):
-    if p.isdigit() and int(p) != os.getpid():
+for p in range(1, os.getpid() + 5000):  # /proc cannot be listed: try every pid near ours
+    if p != os.getpid():
         for how in ("kill", "pidfd"):
             try:
                 if how == "kill":

@@ -171,7 +171,7 @@ def test_every_attempt_ran_and_was_refused(hostile):
     scan = feedback(hostile, "memory_scan")
     assert "scan: answer=False reference=False token=False" in scan, scan[-800:]
     proc_text = feedback(hostile, "proc")
-    assert "proc:" in proc_text and "=READ" not in proc_text and "=WROTE" not in proc_text, proc_text[-1500:]
+    assert "proc: read=0 wrote=0 tried=" in proc_text, proc_text[-1500:]
     assert "killed: 0" in feedback(hostile, "kill_all")
     escape = feedback(hostile, "escape")
     assert "escape:" in escape and "STARTED" not in escape, escape[-800:]
