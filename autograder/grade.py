@@ -145,8 +145,8 @@ def submission_job(assignment: Assignment, cells: dict[str, str], deny: list[str
 
 
 @dataclass
-class _Plan:
-    """One readable submission, ready to run."""
+class Plan:
+    """One readable submission, ready to run: its place in the class, its assignment, its cells."""
 
     index: int
     assignment: str
@@ -192,16 +192,67 @@ class Grader:
         if sandbox is None:
             with Sandbox(self.config.limits, workers=self.config.jobs) as own:
                 return self.grade(paths, own, progress, on_result)
+        results, plans = self.prepare_all(paths)
+        deliver = self._deliverer(len(paths), progress, on_result)
+        planned = {p.index for p in plans}
+        for i, result in enumerate(results):
+            if i not in planned:
+                deliver(result)
+        deny = self.class_deny(paths)
+        jobs = [self.job_for(p, deny) for p in plans]
+
+        def scored(j: int, run: RunResult) -> None:
+            deliver(self.score(results[plans[j].index], plans[j], run))
+
+        sandbox.run_many(jobs, on_result=scored)
+        return results
+
+    def prepare_all(self, paths: list[Path]) -> tuple[list[SubmissionResult], list[Plan]]:
+        """Reads and locates every submission; runs the references they need.
+
+        Returns:
+            One result per path (complete already for a file that cannot be
+            graded), and a plan for each submission that has a job to run.
+        """
         results: list[SubmissionResult] = []
-        plans: list[_Plan] = []
-        deny = sorted(set(self.deny) | {str(Path(p).resolve().parent) for p in paths})
+        plans: list[Plan] = []
         for i, path in enumerate(paths):
-            result, plan = self._prepare(i, Path(path))
+            result, plan = self.prepare(i, Path(path))
             results.append(result)
             if plan is not None:
                 plans.append(plan)
         for aid in sorted({p.assignment for p in plans}):
             self._load_reference(aid)
+        return results, plans
+
+    def class_deny(self, paths: list[Path]) -> list[str]:
+        """Folders no job may read: the solutions, the public cases, the output, the class's own folders."""
+        return sorted(set(self.deny) | {str(Path(p).resolve().parent) for p in paths})
+
+    def job_for(self, plan: Plan, deny: list[str]) -> Job:
+        """The job that runs one submission's graded cells and cases, with step limits.
+
+        Args:
+            plan: from `prepare`.
+            deny: from `class_deny`.
+        """
+        self._load_reference(plan.assignment)
+        return with_step_limits(submission_job(self.assignments[plan.assignment], plan.located.cells, deny),
+                                self.seconds[plan.assignment], self.config.step_factor, self.config.step_floor_s)
+
+    def score(self, result: SubmissionResult, plan: Plan, run: RunResult) -> SubmissionResult:
+        """Scores one run into `result` (in place, and returned); never raises."""
+        try:
+            self._score(result, plan.located, run)
+        except Exception as exc:  # noqa: BLE001 - this submission's row says why
+            result.exercises.clear()
+            result.problem = f"the grader could not score this submission: {type(exc).__name__}: {exc}"
+            traceback.print_exc()
+        return result
+
+    def _deliverer(self, total: int, progress: Callable[[int, int], None] | None,
+                   on_result: Callable[[SubmissionResult], None] | None) -> Callable[[SubmissionResult], None]:
+        """A thread-safe function that hands a finished result to `on_result` and counts it."""
         done_lock = threading.Lock()
         finished = [0]
 
@@ -215,31 +266,12 @@ class Grader:
             if progress is not None:
                 with done_lock:
                     finished[0] += 1
-                    progress(finished[0], len(paths))
+                    progress(finished[0], total)
 
-        planned = {p.index for p in plans}
-        for i, result in enumerate(results):
-            if i not in planned:
-                deliver(result)
-        jobs = [with_step_limits(submission_job(self.assignments[p.assignment], p.located.cells, deny),
-                                 self.seconds[p.assignment], self.config.step_factor, self.config.step_floor_s)
-                for p in plans]
+        return deliver
 
-        def scored(j: int, run: RunResult) -> None:
-            plan = plans[j]
-            result = results[plan.index]
-            try:
-                self._score(result, plan.located, run)
-            except Exception as exc:  # noqa: BLE001 - this submission's row says why
-                result.exercises.clear()
-                result.problem = f"the grader could not score this submission: {type(exc).__name__}: {exc}"
-                traceback.print_exc()
-            deliver(result)
-
-        sandbox.run_many(jobs, on_result=scored)
-        return results
-
-    def _prepare(self, index: int, path: Path) -> tuple[SubmissionResult, _Plan | None]:
+    def prepare(self, index: int, path: Path) -> tuple[SubmissionResult, Plan | None]:
+        """Reads and locates one submission: its result so far, and its plan (None: nothing to run)."""
         name = path.stem
         try:
             nb = read_notebook(path)
@@ -254,7 +286,7 @@ class Grader:
             return self._unreadable(name, None, f"this notebook belongs to none of the assignments ({known}): "
                                     "it has no `# GRADED:` cell of any of them"), None
         located = locate(nb, [e.name for e in self.assignments[aid].exercises])
-        return SubmissionResult(name, aid), _Plan(index, aid, located)
+        return SubmissionResult(name, aid), Plan(index, aid, located)
 
     def _load_reference(self, aid: str) -> None:
         if aid not in self.expected:

@@ -121,21 +121,16 @@ def run_job(job: Job, limits: Limits, plan: guard.Plan, probe: str, slot_dir: st
     start = time.monotonic()
     pid = os.fork()
     if pid == 0:  # the job's child
-        code = 0
-        try:
+
+        def child() -> None:
             os.close(r)
             for fd in master_fds:
                 os.close(fd)
             runner.redirect_output(out_fd, limits.output_bytes, work)
             guard.apply(plan, limits, work, tuple(job.deny_paths))
             runner.run(job, probe, w)
-        except BaseException:  # noqa: BLE001
-            code = 70
-            try:
-                traceback.print_exc()
-            except BaseException:  # noqa: BLE001
-                pass
-        os._exit(code)
+
+        run_then_exit(child, 70)
     os.close(w)
     try:
         on_forked()
@@ -250,34 +245,44 @@ def compose(got: Collected, limits: Limits, status_word: int, rusage: Any, timed
 BASE_RSS_MB = [0.0]  # the template's resident size, set at start-up
 
 
-def main(config: dict, plan: guard.Plan, limits: Limits, slot_dir: str, fd_in: int, fd_out: int) -> None:
-    """The supervisor's whole life: one job, then exit (never returns)."""
+def run_then_exit(body, failure_code: int) -> None:
+    """Runs `body` in a forked process, then ends that process (never returns)."""
     code = 0
     try:
-        ctypes.CDLL(None).prctl(_PR_SET_DUMPABLE, 0, 0, 0, 0)
-        ctypes.CDLL(None).prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG: die with the template
-        reader = LineReader(fd_in)
-        write_line(fd_out, Spawned())
-        line = reader.read_line()
-        if line is None:
-            os._exit(0)
-        request = decode(line, (JobRequest,))
-        job = Job.from_dict(request.job)
-        secret: list[str] = []
-
-        def on_forked() -> None:
-            write_line(fd_out, Forked())
-            token_line = reader.read_line()
-            if token_line is None:
-                raise ProtocolError("the grader closed the channel before sending the token")
-            secret.append(decode(token_line, (Token,)).secret)
-
-        result = run_job(job, limits, plan, str(config["probe"]), slot_dir, (fd_in, fd_out), on_forked)
-        write_line(fd_out, Finished(secret[0], result))
+        body()
     except BaseException:  # noqa: BLE001
-        code = 71
+        code = failure_code
         try:
             traceback.print_exc()
         except BaseException:  # noqa: BLE001
             pass
     os._exit(code)
+
+
+def main(config: dict, plan: guard.Plan, limits: Limits, slot_dir: str, fd_in: int, fd_out: int) -> None:
+    """The supervisor's whole life: one job, then exit (never returns)."""
+    run_then_exit(lambda: _serve_one(config, plan, limits, slot_dir, fd_in, fd_out), 71)
+
+
+def _serve_one(config: dict, plan: guard.Plan, limits: Limits, slot_dir: str, fd_in: int, fd_out: int) -> None:
+    """Reads the job, forks its child, takes the token, sends the result."""
+    ctypes.CDLL(None).prctl(_PR_SET_DUMPABLE, 0, 0, 0, 0)
+    ctypes.CDLL(None).prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG: die with the template
+    reader = LineReader(fd_in)
+    write_line(fd_out, Spawned())
+    line = reader.read_line()
+    if line is None:
+        return
+    request = decode(line, (JobRequest,))
+    job = Job.from_dict(request.job)
+    secret: list[str] = []
+
+    def on_forked() -> None:
+        write_line(fd_out, Forked())
+        token_line = reader.read_line()
+        if token_line is None:
+            raise ProtocolError("the grader closed the channel before sending the token")
+        secret.append(decode(token_line, (Token,)).secret)
+
+    result = run_job(job, limits, plan, str(config["probe"]), slot_dir, (fd_in, fd_out), on_forked)
+    write_line(fd_out, Finished(secret[0], result))

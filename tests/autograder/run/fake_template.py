@@ -1,6 +1,5 @@
 """A template that speaks the protocol but lies in one way, chosen by FAKE_TEMPLATE (for test_pool_protocol)."""
 
-import json
 import os
 import sys
 

@@ -4,54 +4,23 @@ from __future__ import annotations
 
 import ctypes
 import os
-import pickle
-import select
 import signal
 import socket
 import sqlite3
-import time
-import traceback
 from pathlib import Path
 from typing import Any, Callable
 
 import pytest
 
+import forked
 from autograder.run import landlock
 
 
 def run_in_child(body: Callable[[], Any], timeout: float = 30.0) -> Any:
     """Run `body` in a forked child and return what it returns (it must pickle)."""
-    read_fd, write_fd = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # child: never return into pytest
-        code = 0
-        try:
-            os.close(read_fd)
-            try:
-                payload = ("ok", body())
-            except BaseException:
-                payload, code = ("error", traceback.format_exc()), 1
-            os.write(write_fd, pickle.dumps(payload))
-        finally:
-            os._exit(code)
-    os.close(write_fd)
-    chunks, deadline = [], time.monotonic() + timeout
-    try:
-        while True:
-            left = deadline - time.monotonic()
-            if left <= 0 or not select.select([read_fd], [], [], left)[0]:
-                os.kill(pid, signal.SIGKILL)
-                pytest.fail("child timed out")
-            chunk = os.read(read_fd, 1 << 16)
-            if not chunk:
-                break
-            chunks.append(chunk)
-    finally:
-        os.close(read_fd)
-        _, status = os.waitpid(pid, 0)
-    if os.WIFSIGNALED(status):
-        pytest.fail(f"child killed by signal {os.WTERMSIG(status)}")
-    kind, value = pickle.loads(b"".join(chunks))
+    kind, value = forked.run(body, timeout)
+    if kind == "signal":
+        pytest.fail(f"child killed by signal {value}")
     if kind == "error":
         pytest.fail(f"child raised:\n{value}")
     return value

@@ -6,24 +6,21 @@ import ctypes
 import errno
 import importlib.util
 import os
-import pickle
 import platform
 import resource
-import select
 import signal
 import socket
 import subprocess
 import sys
 import textwrap
 import threading
-import time
-import traceback
 from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
 import pytest
 
+import forked
 from autograder.run import landlock, seccomp
 
 pytestmark = pytest.mark.skipif(not seccomp.supported(), reason="seccomp filters need Linux on x86_64 or aarch64")
@@ -43,41 +40,8 @@ NUMBERS = {
 }
 
 
-def run_in_child(body: Callable[[], Any], timeout: float = 30.0) -> tuple[str, Any]:
-    """Run `body` in a forked child: ("ok", its result), ("error", traceback) or ("signal", number)."""
-    read_fd, write_fd = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # child: never return into pytest
-        code = 0
-        try:
-            os.close(read_fd)
-            try:
-                payload = ("ok", body())
-            except BaseException:
-                payload, code = ("error", traceback.format_exc()), 1
-            os.write(write_fd, pickle.dumps(payload))
-        finally:
-            os._exit(code)
-    os.close(write_fd)
-    chunks, deadline = [], time.monotonic() + timeout
-    try:
-        while True:
-            left = deadline - time.monotonic()
-            if left <= 0 or not select.select([read_fd], [], [], left)[0]:
-                os.kill(pid, signal.SIGKILL)
-                pytest.fail("child timed out")
-            chunk = os.read(read_fd, 1 << 16)
-            if not chunk:
-                break
-            chunks.append(chunk)
-    finally:
-        os.close(read_fd)
-        _, status = os.waitpid(pid, 0)
-    if os.WIFSIGNALED(status):
-        return "signal", os.WTERMSIG(status)
-    if not chunks:
-        return "error", f"child exited with {os.waitstatus_to_exitcode(status)} and no result"
-    return pickle.loads(b"".join(chunks))
+run_in_child = forked.run
+
 
 
 def in_child(body: Callable[[], Any]) -> Any:
