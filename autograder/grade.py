@@ -193,7 +193,7 @@ class Grader:
             with Sandbox(self.config.limits, workers=self.config.jobs) as own:
                 return self.grade(paths, own, progress, on_result)
         results, plans = self.prepare_all(paths)
-        deliver = self._deliverer(len(paths), progress, on_result)
+        deliver = self.deliverer(len(paths), progress, on_result)
         planned = {p.index for p in plans}
         for i, result in enumerate(results):
             if i not in planned:
@@ -250,7 +250,7 @@ class Grader:
             traceback.print_exc()
         return result
 
-    def _deliverer(self, total: int, progress: Callable[[int, int], None] | None,
+    def deliverer(self, total: int, progress: Callable[[int, int], None] | None,
                    on_result: Callable[[SubmissionResult], None] | None) -> Callable[[SubmissionResult], None]:
         """A thread-safe function that hands a finished result to `on_result` and counts it."""
         done_lock = threading.Lock()

@@ -292,8 +292,8 @@ def summary_table(results: list[SubmissionResult]) -> str:
 class ProgressBar:
     """A one-line progress bar on stderr (plain lines when not a terminal)."""
 
-    def __init__(self, label: str = "grading", stream=sys.stderr) -> None:
-        self.label, self.stream = label, stream
+    def __init__(self, label: str = "grading", stream=None) -> None:
+        self.label, self.stream = label, stream if stream is not None else sys.stderr
         self.tty = hasattr(stream, "isatty") and stream.isatty()
 
     def __call__(self, done: int, total: int) -> None:

@@ -29,7 +29,7 @@ import signal
 import site
 import stat
 import sys
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from importlib.util import find_spec
 from typing import Any
 
@@ -46,7 +46,8 @@ JOB_UID_BASE = 61000
 OPEN_FILES = 1024
 THREADS_PER_UID = 1024
 
-_PR_SET_PDEATHSIG = 1
+PR_SET_PDEATHSIG = 1
+PR_SET_DUMPABLE = 4
 _PR_SET_KEEPCAPS = 8
 _PR_CAP_AMBIENT = 47
 _PR_CAP_AMBIENT_CLEAR_ALL = 4
@@ -116,6 +117,8 @@ class Plan:
         deny: trees carved out of `read` (solutions, the output folder).
         uid: the job's uid when the grader is root (None: keep the grader's).
         keep_read_search: keep CAP_DAC_READ_SEARCH after dropping root.
+        strict: refuse to run a job whose boundary came out weaker than
+            complete (set once the template's probe showed it can be complete).
     """
 
     read: tuple[str, ...]
@@ -123,7 +126,7 @@ class Plan:
     deny: tuple[str, ...] = ()
     uid: int | None = None
     keep_read_search: bool = False
-    extra: dict[str, Any] = field(default_factory=dict)
+    strict: bool = False
 
 
 def python_trees(extra: tuple[str, ...] = ()) -> list[str]:
@@ -209,14 +212,14 @@ def apply(plan: Plan, limits: Limits, scratch: str, deny: tuple[str, ...] = ()) 
     """
     libc = ctypes.CDLL(None, use_errno=True)
     missing: list[str] = []
-    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
     base = _vm_size_bytes()
     memory = base + int(limits.memory_mb) * 2**20
-    _limit(resource.RLIMIT_AS, memory)
-    _limit(resource.RLIMIT_CPU, int(limits.cpu_s))
-    _limit(resource.RLIMIT_FSIZE, int(limits.file_mb) * 2**20)
-    _limit(resource.RLIMIT_CORE, 0)
-    _limit(resource.RLIMIT_NOFILE, OPEN_FILES)
+    for name, which, value in (("memory", resource.RLIMIT_AS, memory), ("CPU time", resource.RLIMIT_CPU, int(limits.cpu_s)),
+                               ("file size", resource.RLIMIT_FSIZE, int(limits.file_mb) * 2**20),
+                               ("core files", resource.RLIMIT_CORE, 0), ("open files", resource.RLIMIT_NOFILE, OPEN_FILES)):
+        if not _limit(which, value):
+            missing.append(f"{name} limit")
     kept: tuple[str, ...] = ()
     if plan.uid is not None:
         kept = _drop_root(libc, plan.uid, plan.keep_read_search)
@@ -235,27 +238,47 @@ def apply(plan: Plan, limits: Limits, scratch: str, deny: tuple[str, ...] = ()) 
         missing.append(f"seccomp ({exc})")
     if plan.uid is None and os.geteuid() == 0:
         missing.append("running as root")
-    return Isolation(ll, sc, plan.uid, kept, int(limits.memory_mb), tuple(missing))
+    isolation = Isolation(ll, sc, plan.uid, kept, int(limits.memory_mb), tuple(missing))
+    if plan.strict and not isolation.complete:
+        raise GuardError(f"the boundary could not be applied to this job: {'; '.join(missing)}")
+    return isolation
 
 
-def _limit(which: int, value: int) -> None:
-    soft, hard = resource.getrlimit(which)
-    if hard != resource.RLIM_INFINITY:
-        value = min(value, hard)
-    resource.setrlimit(which, (value, value))
+class GuardError(RuntimeError):
+    """The boundary came out weaker than the template showed it can be: the job must not run."""
+
+
+def prctl(option: int, value: int) -> int:
+    """`prctl(option, value)`, or -1 where the system has no prctl (not Linux)."""
+    try:
+        return int(ctypes.CDLL(None, use_errno=True).prctl(option, value, 0, 0, 0))
+    except (AttributeError, OSError):
+        return -1
+
+
+def _limit(which: int, value: int) -> bool:
+    """Sets a resource limit with hard = soft (never above the current hard limit); False if refused."""
+    try:
+        soft, hard = resource.getrlimit(which)
+        if hard != resource.RLIM_INFINITY:
+            value = min(value, hard)
+        resource.setrlimit(which, (value, value))
+        return True
+    except (ValueError, OSError):
+        return False
 
 
 def _drop_root(libc: Any, uid: int, keep_read_search: bool) -> tuple[str, ...]:
     """setgroups/setresgid/setresuid to `uid`; keep CAP_DAC_READ_SEARCH only if asked."""
-    libc.prctl(_PR_CAP_AMBIENT, _PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0)
+    prctl(_PR_CAP_AMBIENT, _PR_CAP_AMBIENT_CLEAR_ALL)
     if keep_read_search:
-        libc.prctl(_PR_SET_KEEPCAPS, 1, 0, 0, 0)
+        prctl(_PR_SET_KEEPCAPS, 1)
     os.setgroups([])
     os.setresgid(uid, uid, uid)
     os.setresuid(uid, uid, uid)
     if not keep_read_search:
         return ()
-    libc.prctl(_PR_SET_KEEPCAPS, 0, 0, 0, 0)
+    prctl(_PR_SET_KEEPCAPS, 0)
     _capset(libc, 1 << _CAP_DAC_READ_SEARCH)
     return ("CAP_DAC_READ_SEARCH",)
 

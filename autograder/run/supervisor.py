@@ -11,7 +11,6 @@ dumpable). It decodes the child's progress strictly and composes the result.
 
 from __future__ import annotations
 
-import ctypes
 import os
 import select
 import shutil
@@ -31,7 +30,6 @@ from autograder.run.protocol import (
 
 MAX_PROGRESS_BYTES = 256 * 2**20  # progress data kept from one child
 MAX_BAD_LINES = 1
-_PR_SET_DUMPABLE = 4
 _CHILD_MESSAGES = (CellStart, CellDone, CallStart, CallDone, SetupFailed, Done)
 
 
@@ -266,8 +264,8 @@ def main(config: dict, plan: guard.Plan, limits: Limits, slot_dir: str, fd_in: i
 
 def _serve_one(config: dict, plan: guard.Plan, limits: Limits, slot_dir: str, fd_in: int, fd_out: int) -> None:
     """Reads the job, forks its child, takes the token, sends the result."""
-    ctypes.CDLL(None).prctl(_PR_SET_DUMPABLE, 0, 0, 0, 0)
-    ctypes.CDLL(None).prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG: die with the template
+    guard.prctl(guard.PR_SET_DUMPABLE, 0)  # no same-uid process may read this memory (the token)
+    guard.prctl(guard.PR_SET_PDEATHSIG, signal.SIGKILL)  # die with the template
     reader = LineReader(fd_in)
     write_line(fd_out, Spawned())
     line = reader.read_line()

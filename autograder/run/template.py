@@ -14,7 +14,6 @@ report the isolation actually in force (`Ready.isolation`).
 
 from __future__ import annotations
 
-import ctypes
 import importlib
 import json
 import os
@@ -22,6 +21,7 @@ import resource
 import sys
 import tempfile
 import time
+from dataclasses import replace
 
 from autograder.run import guard, supervisor
 from autograder.run.limits import Limits
@@ -79,7 +79,7 @@ def main(argv: list[str]) -> int:
     os.dup2(null, 0)
     os.close(null)
     os.dup2(2, 1)
-    ctypes.CDLL(None).prctl(4, 0, 0, 0, 0)  # PR_SET_DUMPABLE 0: no same-uid process may read this memory
+    guard.prctl(guard.PR_SET_DUMPABLE, 0)  # no same-uid process may read this memory
 
     start = time.monotonic()
     failed = {}
@@ -96,6 +96,10 @@ def main(argv: list[str]) -> int:
     supervisor.BASE_RSS_MB[0] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     plan = guard.make_plan(tuple(config.get("deny", [])), tuple(config.get("extra_read", [])), config.get("uid"))
     isolation = probe_isolation(plan, limits, slot_dir)
+    try:
+        plan = replace(plan, strict=guard.Isolation.from_dict(isolation).complete)
+    except (ValueError, TypeError):
+        pass
     write_line(fd_out, Ready(round(time.monotonic() - start, 3), failed, tf_context_started(), isolation))
 
     reader = LineReader(fd_in)

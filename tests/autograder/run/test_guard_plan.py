@@ -39,3 +39,29 @@ def test_isolation_says_what_is_missing():
     weak = Isolation("", "seccomp", None, (), 2048, ("landlock (kernel too old)",))
     assert not weak.complete and "NO landlock" in weak.describe() and "MISSING: landlock" in weak.describe()
     assert Isolation.from_dict(full.to_dict()) == full
+
+
+def test_a_job_whose_boundary_comes_out_weaker_does_not_run(tmp_path):
+    import dataclasses
+
+    import forked
+    from autograder.run import guard
+    from autograder.run.limits import Limits
+
+    def weakened(strict: bool):
+        def body():
+            def broken(*args, **kwargs):
+                raise OSError("landlock_create_ruleset failed")
+
+            guard.landlock.restrict = broken
+            plan = dataclasses.replace(guard.make_plan(), strict=strict)
+            try:
+                return guard.apply(plan, Limits(), str(tmp_path)).describe()
+            except guard.GuardError as exc:
+                return f"refused: {exc}"
+        return forked.run(body)
+
+    kind, text = weakened(strict=True)
+    assert kind == "ok" and text.startswith("refused: the boundary could not be applied") and "landlock" in text
+    kind, text = weakened(strict=False)
+    assert kind == "ok" and "NO landlock" in text and "MISSING: landlock" in text
