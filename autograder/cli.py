@@ -43,8 +43,14 @@ def cmd_grade(args: argparse.Namespace) -> int:
                          step_factor=args.step_factor, step_floor_s=args.step_floor)
     grader = Grader(config, deny_paths=[str(out.resolve())])
     start = time.perf_counter()
-    with Sandbox(limits, workers=config.jobs) as sandbox:
-        isolation = sandbox.isolation()
+    if args.scheduler:
+        from autograder.cluster import GradingCluster
+
+        runner = GradingCluster(args.scheduler, limits)
+    else:
+        runner = Sandbox(limits, workers=config.jobs)
+    with runner:
+        isolation = runner.isolation()
         print(isolation.describe(), flush=True)
         if args.require_isolation and not isolation.complete:
             print("autograder grade: --require-isolation: refusing to run untrusted code without the full "
@@ -55,10 +61,15 @@ def cmd_grade(args: argparse.Namespace) -> int:
                     "settings": {"solutions": str(args.solutions), "assignment": args.assignment, "jobs": config.jobs,
                                  "timeout_s": args.timeout, "memory_mb": args.memory_mb,
                                  "step_factor": args.step_factor, "step_floor_s": args.step_floor,
-                                 "submissions": len(paths)},
+                                 "submissions": len(paths),
+                                 **({"scheduler": args.scheduler, "workers": len(runner.workers())}
+                                    if args.scheduler else {})},
                     "python": platform.python_version(), "platform": platform.platform()}
         writer = ReportWriter(out, run_info)
-        results = grader.grade(paths, sandbox, progress=ProgressBar(), on_result=writer.add)
+        if args.scheduler:
+            results = runner.grade(grader, paths, progress=ProgressBar(), on_result=writer.add)
+        else:
+            results = grader.grade(paths, runner, progress=ProgressBar(), on_result=writer.add)
         gradebook = writer.finish()
     elapsed = time.perf_counter() - start
     print(summary_table(results))
@@ -93,6 +104,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="a graded cell or check may take this many times the reference's time (default 20)")
     p.add_argument("--step-floor", type=float, default=1.0,
                    help="... and at least this many seconds (default 1)")
+    p.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                   help="grade on Dask workers: a scheduler address (tcp://host:8786), or local:N for N local "
+                        "worker processes (needs the [dask] extra)")
     p.add_argument("--require-isolation", action="store_true",
                    help="refuse to grade unless every layer of the kernel boundary is in force")
     p.set_defaults(func=cmd_grade)

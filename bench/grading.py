@@ -1,6 +1,7 @@
 """Seconds per submission: our autograder against nbgrader's `autograde`, on the same notebooks.
 
     python bench/grading.py [--copies 50] [--jobs N] [--nbgrader-copies M] [--timeout 30]
+                            [--scheduler local:2 ...]
 
 Grades `--copies` copies of examples/submissions/*.ipynb (blank, partial, full,
 hangs, cycled) with `autograder grade` (timed end to end, start-up included)
@@ -10,7 +11,11 @@ whole notebook, training cells included, so by default it grades only the
 first 8 copies (two of each example) and its seconds per submission are
 measured on those. Prints machine info, both timings, both graders' scores
 per example and, as the last line, the ratio nbgrader/ours (target >= 10;
-target for ours: <= 0.5 s per submission on 2 cores).
+target for ours: <= 0.5 s per submission on 2 cores). `--nbgrader-copies 0`
+skips nbgrader. Each `--scheduler ADDRESS` (repeatable; `local:N` starts N
+local Dask workers) also grades the same copies on that Dask cluster with
+`autograder grade --scheduler`, and prints its seconds per submission beside
+the local pool's.
 """
 
 from __future__ import annotations
@@ -77,11 +82,14 @@ def make_copies(examples: list[Path], n: int, folder: Path) -> list[tuple[str, P
     return copies
 
 
-def run_ours(copies: list[tuple[str, Path]], out: Path, jobs: int, timeout_s: float, assignment: str) -> dict:
-    """Times `autograder grade` end to end; reads its gradebook and results."""
+def run_ours(copies: list[tuple[str, Path]], out: Path, jobs: int, timeout_s: float, assignment: str,
+             scheduler: str | None = None) -> dict:
+    """Times `autograder grade` end to end (on `scheduler`'s Dask workers when given); reads its gradebook and results."""
     cmd = [sys.executable, "-m", "autograder.cli", "grade", *[str(p) for _, p in copies], "--out", str(out),
            "--jobs", str(jobs), "--timeout", str(timeout_s), "--solutions", str(ROOT / "solutions"),
            "--assignment", assignment]
+    if scheduler:
+        cmd += ["--scheduler", scheduler]
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
     start = time.perf_counter()
     res = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
@@ -191,7 +199,9 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=usable_cores(), help="our grader's parallel jobs (default: cores)")
     parser.add_argument("--nbgrader-copies", type=int, default=None,
                         help="submissions graded by nbgrader (default: min(copies, 8)); "
-                             "its seconds per submission are measured on those")
+                             "its seconds per submission are measured on those; 0 skips nbgrader")
+    parser.add_argument("--scheduler", action="append", default=[], metavar="ADDRESS",
+                        help="also grade the copies on this Dask cluster (local:N for N local workers); repeatable")
     parser.add_argument("--timeout", type=int, default=30,
                         help="seconds: ours per submission, nbgrader per cell (default 30)")
     parser.add_argument("--assignment", default="A2")
@@ -215,7 +225,8 @@ def main() -> None:
               f"{platform.system()} {platform.release()}; Python {platform.python_version()}")
         print(f"examples: {', '.join(p.stem for p in examples)} (cycled); ours: {args.copies} copies, "
               f"--jobs {args.jobs}, {args.timeout} s per submission; nbgrader: {n_nbg} copies, "
-              f"sequential (nbgrader autograde runs one notebook at a time), {args.timeout} s per cell")
+              f"sequential (nbgrader autograde runs one notebook at a time), {args.timeout} s per cell"
+              + "".join(f"; Dask: the same copies on {s}" for s in args.scheduler))
         copies = make_copies(examples, args.copies, work / "submissions")
 
         log("ours: warm-up run on one submission (start-up cost)")
@@ -230,19 +241,31 @@ def main() -> None:
             log(f"ours: grading the {len(calm)} submissions that do not hang (for information)")
             ours_calm = run_ours(calm, work / "ours-calm", args.jobs, args.timeout, args.assignment)
 
-        log(f"nbgrader: preparing the course and grading {n_nbg} submissions")
-        nbgr = run_nbgrader(copies[:n_nbg], work, args.assignment, args.timeout, log)
-        nbg_per = nbgr["seconds"] / n_nbg
+        dask_runs = []
+        for scheduler in args.scheduler:
+            slug = "".join(c if c.isalnum() else "-" for c in scheduler)
+            log(f"ours on Dask ({scheduler}): a 1-submission run (start-up cost), then {len(copies)} submissions")
+            one = run_ours(copies[:1], work / f"dask-{slug}-one", args.jobs, args.timeout, args.assignment, scheduler)
+            run = run_ours(copies, work / f"dask-{slug}", args.jobs, args.timeout, args.assignment, scheduler)
+            dask_runs.append((scheduler, one, run))
+            print(f"ours on Dask ({scheduler}): {run['isolation']}")
 
-        ours_cells, nbg_cells = cells_summary(args.assignment, examples[0], nbgr["reference"])
-        print(f"cells: {ours_cells}")
-        print(f"cells: {nbg_cells}")
+        nbgr = None
+        if n_nbg > 0:
+            log(f"nbgrader: preparing the course and grading {n_nbg} submissions")
+            nbgr = run_nbgrader(copies[:n_nbg], work, args.assignment, args.timeout, log)
+        nbg_per = nbgr["seconds"] / n_nbg if nbgr else 0.0
+
+        if nbgr:
+            ours_cells, nbg_cells = cells_summary(args.assignment, examples[0], nbgr["reference"])
+            print(f"cells: {ours_cells}")
+            print(f"cells: {nbg_cells}")
 
         kinds = [p.stem for p in examples]
         print("per example, mean seconds per submission:")
         for kind in kinds:
             ours_w = [ours["walls"][p.stem] for k, p in copies if k == kind and p.stem in ours["walls"]]
-            nbg_w = [t for s, t in nbgr["per_student"].items() if nbgr["students"].get(s) == kind]
+            nbg_w = [t for s, t in nbgr["per_student"].items() if nbgr["students"].get(s) == kind] if nbgr else []
             o = f"{sum(ours_w) / len(ours_w):6.2f} s in its child" if ours_w else "     -"
             g = f"{sum(nbg_w) / len(nbg_w):7.1f} s" if nbg_w else "      -"
             print(f"  {kind:<8} ours {o}   nbgrader {g}")
@@ -254,6 +277,17 @@ def main() -> None:
             print(f"  (ours without the 'hangs' copies: {len(calm)} in {ours_calm['seconds']:.1f} s -> "
                   f"{calm_per:.3f} s/submission; in a hanging copy the looping check is stopped at its step limit, "
                   f"20x the reference's time and at least 1 s, and the rest of the copy is still graded)")
+        if dask_runs:
+            print(f"seconds per submission on the same {len(copies)} copies, start-up included "
+                  f"(a 1-submission run in brackets):")
+            print(f"  {'local pool (--jobs ' + str(args.jobs) + ')':<26} {ours_per:7.3f}   [{warm['seconds']:.1f} s]")
+            for scheduler, one, run in dask_runs:
+                same = "same scores" if run["scores"] == ours["scores"] else "SCORES DIFFER from the local pool"
+                print(f"  {'Dask ' + scheduler:<26} {run['seconds'] / len(copies):7.3f}   [{one['seconds']:.1f} s]"
+                      f"   {same}")
+        if nbgr is None:
+            print("nbgrader: skipped (--nbgrader-copies 0)")
+            return
         note = ""
         if n_nbg < len(copies):
             note = (f"  [nbgrader: {n_nbg} of {len(copies)} copies run, per-submission time measured on those; "

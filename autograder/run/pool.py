@@ -24,7 +24,6 @@ with Sandbox(Limits(timeout_s=10)) as box:
 from __future__ import annotations
 
 import hmac
-import itertools
 import json
 import os
 import secrets
@@ -41,7 +40,8 @@ from pathlib import Path
 from queue import Queue
 from typing import Callable
 
-from autograder.run.guard import JOB_UID_BASE, Isolation
+from autograder.run.guard import Isolation
+from autograder.run import uids
 from autograder.run.job import Job
 from autograder.run.limits import Limits
 from autograder.run.protocol import (
@@ -54,17 +54,10 @@ PACKAGE_ROOT = str(Path(__file__).resolve().parents[2])
 STARTUP_TIMEOUT_S = 300.0
 REPLY_GRACE_S = 30.0
 HANDSHAKE_S = 30.0
-_uids = itertools.count(JOB_UID_BASE + 1)
-_uid_lock = threading.Lock()
 
 
 class SandboxError(RuntimeError):
     """The warm template could not be started."""
-
-
-def _next_uid() -> int:
-    with _uid_lock:
-        return next(_uids)
 
 
 class _Template:
@@ -191,7 +184,11 @@ class Sandbox:
         self._env = env
         self._lock = threading.Lock()
         self._closed = False
-        self._uids = [_next_uid() for _ in range(self.workers)]
+        self._uid_lock: int | None = None
+        base = 0
+        if os.geteuid() == 0:
+            self._uid_lock, base = uids.claim_block()
+        self._uids = [base + i for i in range(self.workers)]
         self._templates: list[_Template] = [self._start(i) for i in range(self.workers)]
         self._free: Queue[int] = Queue()
         for i in range(self.workers):
@@ -213,6 +210,9 @@ class Sandbox:
             for t in self._templates:
                 t.close()
             shutil.rmtree(self.scratch_root, ignore_errors=True)
+            if self._uid_lock is not None:
+                os.close(self._uid_lock)
+                self._uid_lock = None
 
     def ready_info(self) -> list[Ready]:
         """The templates' start-up reports (waits for them to be ready)."""
