@@ -132,11 +132,12 @@ def public_cases(assignment: Assignment, expected: dict) -> dict:
             "needs": list(ex.needs),
             "points": ex.points,
             "hidden_cases": len(hidden),
-            "hidden_points": float(sum(c.points for c in hidden)),
+            "hidden_points": float(sum(ex.case_points(c) for c in hidden)),
+            "rules": ex.rules.to_plain() if ex.rules else None,
             "cases": [
                 {
                     "name": c.name,
-                    "points": c.points,
+                    "points": ex.case_points(c),
                     "rtol": c.rtol,
                     "atol": c.atol,
                     "hint": c.hint,

@@ -11,6 +11,7 @@ from __future__ import annotations
 import inspect
 import json
 import time
+import types
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -18,7 +19,10 @@ from typing import Callable
 
 from autograder.assign import PUBLIC_DIR
 from autograder.judge import compare_call, explain_error
+from autograder.notebook import GRADED, first_line
 from autograder.probes import run_call
+from autograder.rule_watch import watched
+from autograder.rules import Rules, static_violations, violation_message
 from autograder.run.protocol import ErrorInfo
 from autograder.spec import Case
 
@@ -81,11 +85,16 @@ def check(exercise: str, assignment: str, namespace: dict | None = None, quiet: 
         raise ValueError(f"{assignment} has no exercise {exercise!r}; it has {sorted(public['exercises'])}.")
     report = CheckReport(exercise, hidden_cases=int(spec.get("hidden_cases", 0)))
     start = time.perf_counter()
+    rules = Rules.from_plain(spec.get("rules"))
+    broken = broken_rule(exercise, rules, namespace)
     for case in spec["cases"]:
         report.total += 1
         rule = Case(case["name"], make_args=lambda rng: [], rtol=case["rtol"], atol=case["atol"], hint=case.get("hint", ""))
+        if broken:
+            report.lines.append(f"  ✗ {case['name']}: {broken}")
+            continue
         try:
-            actual = run_call(namespace, case["call"])
+            actual = watched(lambda: run_call(namespace, case["call"]), exercise, case["call"].get("rules"), True)
             actual = json.loads(json.dumps(actual))  # the same plain round trip as the grader's
             passed, message = compare_call(rule, case["expected"], actual)
         except Exception as exc:  # the student's error, reported like the grader does
@@ -96,6 +105,31 @@ def check(exercise: str, assignment: str, namespace: dict | None = None, quiet: 
     if not quiet:
         print(report)
     return report
+
+
+def cell_source(exercise: str, namespace: dict) -> str:
+    """The student's cell for `exercise`: the last one run in IPython, else the function's own source."""
+    history = namespace.get("In")
+    if isinstance(history, list):
+        for text in reversed(history):
+            if isinstance(text, str) and GRADED.match(first_line(text) or "") and \
+                    GRADED.match(first_line(text)).group(1) == exercise:
+                return text
+    fn = namespace.get(exercise)
+    try:
+        return inspect.getsource(fn) if fn is not None else ""
+    except (OSError, TypeError):
+        return ""
+
+
+def broken_rule(exercise: str, rules: Rules, namespace: dict) -> str:
+    """The grader's message for a rule the student's cell breaks on its syntax tree, or ""."""
+    if not rules:
+        return ""
+    aliases = {name: value.__name__ for name, value in namespace.items()
+               if isinstance(value, types.ModuleType) and not name.startswith("_")}
+    violations = static_violations(cell_source(exercise, namespace), exercise, rules, (), aliases)
+    return violation_message(exercise, rules, violations) if violations else ""
 
 
 def checker(assignment: str) -> Callable[..., CheckReport]:

@@ -23,6 +23,7 @@ from autograder.assign import PUBLIC_DIR, load_assignment
 from autograder.judge import STATUS_MESSAGES, judge_exercise
 from autograder.notebook import GRADED, Located, NotebookError, first_line, locate, read_notebook
 from autograder.results import SubmissionResult
+from autograder.rules import static_violations, violation_message
 from autograder.run import Cell, Job, Limits, RunResult, Sandbox
 from autograder.spec import Assignment, call_spec
 
@@ -314,6 +315,11 @@ class Grader:
             lacking = [n for n in ex.needs if n in located.missing]
             if not missing and lacking:
                 missing = f"`{ex.name}` needs `{'`, `'.join(lacking)}`, which is missing from the notebook"
+            broken = ""
+            if ex.rules and ex.name in located.cells:
+                violations = static_violations(located.cells[ex.name], ex.name, ex.rules, assignment.setup)
+                if violations:
+                    broken = violation_message(ex.name, ex.rules, violations)
             result.exercises.append(
                 judge_exercise(
                     ex,
@@ -323,5 +329,6 @@ class Grader:
                     run.status,
                     note="" if ex.name in located.missing else located.notes.get(ex.name, ""),
                     missing_message=missing,
+                    broken_rule=broken,
                 )
             )

@@ -28,7 +28,7 @@ def explain_error(error: ErrorInfo, exercise: str) -> str:
         return f"`{exercise}` ran past its time limit ({error.message}): an infinite loop, or far too slow"
     if error.type == "NotImplementedError":
         return f"`{exercise}` is not implemented yet (it still raises NotImplementedError)"
-    if error.type == "ExerciseNotFound":
+    if error.type in ("ExerciseNotFound", "RuleBroken", "SymbolicFailure"):
         return error.message
     return f"raised {error.text()}"
 
@@ -68,6 +68,7 @@ def judge_exercise(
     run_status: str,
     note: str = "",
     missing_message: str = "",
+    broken_rule: str = "",
 ) -> ExerciseResult:
     """Scores one exercise.
 
@@ -79,11 +80,14 @@ def judge_exercise(
         run_status: the sandbox's status for the whole run.
         note: how the cell was located, shown with the result.
         missing_message: why the cell could not be found, if it could not.
+        broken_rule: a rule the cell breaks on its syntax tree (costs every case).
     """
     result = ExerciseResult(exercise.name, note=note)
     headline = ""
     if missing_message:
         headline = missing_message
+    elif broken_rule:
+        headline = broken_rule
     elif cell is not None and not cell.ok:
         error = cell.error or ErrorInfo("UnknownError", "")
         if error.timed_out or error.type == "StepTimeLimit":
@@ -104,7 +108,8 @@ def judge_exercise(
         else:
             passed, message = compare_call(case, expected[case.name], call.value)
         result.cases.append(
-            CaseResult(case.name, case.hidden, case.points if passed else 0.0, case.points, passed, message)
+            CaseResult(case.name, case.hidden, exercise.case_points(case) if passed else 0.0,
+                       exercise.case_points(case), passed, message)
         )
     messages = {c.message for c in result.cases if not c.passed}
     if not messages:

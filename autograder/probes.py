@@ -37,6 +37,49 @@ def _to_argument(value: Any, tensors: bool) -> Any:
     return value
 
 
+class SymbolicFailure(Exception):
+    """The function failed when sizes were unknown until run time (under `tf.function`)."""
+
+
+def symbolic(fn: Callable, args: list, hidden: list, name: str) -> Callable:
+    """`fn` traced by `tf.function` with the given axes of each tensor argument unknown.
+
+    Args:
+        fn: the student's function.
+        args: the case's positional arguments (tensors become the signature).
+        hidden: per positional argument, the axes whose size is None in the signature.
+        name: the function's name, for the message.
+    """
+    import tensorflow as tf
+
+    tensor_at = [i for i, a in enumerate(args) if isinstance(a, tf.Tensor)]
+    specs = []
+    for i in tensor_at:
+        axes = set(hidden[i]) if i < len(hidden) else set()
+        shape = [None if d in axes else s for d, s in enumerate(args[i].shape)]
+        specs.append(tf.TensorSpec(shape, args[i].dtype))
+    shown = ", ".join(f"{tuple(s.shape)}" for s in specs)
+
+    def with_fixed(*tensors: Any, **kwargs: Any) -> Any:
+        full = list(args)
+        for i, t in zip(tensor_at, tensors):
+            full[i] = t
+        return fn(*full, **kwargs)
+
+    traced = tf.function(with_fixed, input_signature=specs, autograph=False)
+
+    def run(*call_args: Any, **kwargs: Any) -> Any:
+        try:
+            return traced(*[call_args[i] for i in tensor_at], **kwargs)
+        except Exception as exc:  # noqa: BLE001 - reported with what it means
+            raise SymbolicFailure(
+                f"`{name}` must work when the batch and time sizes are unknown until it runs (it ran inside "
+                f"tf.function with inputs of shapes {shown}, None = unknown), but raised "
+                f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}") from None
+
+    return run
+
+
 def _weighted_sum(outputs: Any) -> Any:
     """A scalar in which every output element has its own fixed weight."""
     import tensorflow as tf
@@ -61,6 +104,8 @@ def probe_call(namespace: dict, call: dict) -> dict:
     fn = find_function(namespace, call["function"])
     args = [_as_input(a, call.get("tensors", True)) for a in call.get("args", [])]
     kwargs = {k: _as_input(v, call.get("tensors", True)) for k, v in call.get("kwargs", {}).items()}
+    if call.get("symbolic"):
+        fn = symbolic(fn, args, call["symbolic"], call["function"])
     grad_wrt = call.get("grad_wrt") or []
     if not grad_wrt:
         return {"value": to_plain(fn(*args, **kwargs))}

@@ -146,7 +146,8 @@ class _Names:
         return None
 
 
-def static_violations(source: str, exercise: str, rules: Rules, setup: list[str] | tuple[str, ...] = ()) -> list[Violation]:
+def static_violations(source: str, exercise: str, rules: Rules, setup: list[str] | tuple[str, ...] = (),
+                      aliases: dict[str, str] | None = None) -> list[Violation]:
     """The rules a graded cell breaks, found on its syntax tree (never runs it).
 
     Args:
@@ -154,6 +155,8 @@ def static_violations(source: str, exercise: str, rules: Rules, setup: list[str]
         exercise: the function's name (for `no_loops`).
         rules: the exercise's rules.
         setup: the grader's setup cells (their imports define aliases such as `tf`).
+        aliases: more names known to stand for modules (`check` reads them off the
+            student's namespace), besides `tf` and `np`.
     """
     if not rules:
         return []
@@ -161,7 +164,7 @@ def static_violations(source: str, exercise: str, rules: Rules, setup: list[str]
         tree = ast.parse(source)
     except SyntaxError:
         return []  # the run reports the syntax error itself
-    names = _Names()
+    names = _Names({"tf": "tensorflow", "np": "numpy", **(aliases or {})})
     for code in setup:
         try:
             names.learn_imports(ast.parse(code))

@@ -14,6 +14,8 @@ from typing import Any, Callable
 
 import numpy as np
 
+from autograder.rules import Rules
+
 ArgsMaker = Callable[[np.random.Generator], Any]
 
 
@@ -35,6 +37,10 @@ class Case:
         probe: which probe runs the case in the student's process
             (see `autograder.probes`).
         hint: advice shown when the case fails.
+        symbolic: per positional argument, the axes whose size is hidden: the
+            function then runs inside `tf.function` with an input signature
+            where those sizes are None (e.g. `((0, 1), (0,))`: x's batch and
+            time, h0's batch), so code that needs concrete sizes in Python fails.
     """
 
     name: str
@@ -47,6 +53,7 @@ class Case:
     grad_wrt: tuple[int, ...] = ()
     probe: str = "call"
     hint: str = ""
+    symbolic: tuple[tuple[int, ...], ...] = ()
 
     def __post_init__(self) -> None:
         if self.points < 0:
@@ -64,11 +71,16 @@ class Exercise:
         cases: its tests.
         needs: other exercises whose cells must run first (for example
             `rnn_forward` calling `rnn_step`).
+        rules: what the cell must and must not call (see `autograder.rules`).
+        worth: the exercise's points, shared among its cases in proportion to
+            their `points` (their weights); by default the sum of the cases' points.
     """
 
     name: str
     cases: tuple[Case, ...]
     needs: tuple[str, ...] = ()
+    rules: Rules = Rules()
+    worth: float | None = None
 
     def __post_init__(self) -> None:
         if not self.name.isidentifier():
@@ -79,7 +91,15 @@ class Exercise:
 
     @property
     def points(self) -> float:
-        return float(sum(c.points for c in self.cases))
+        """What the whole exercise is worth."""
+        return float(self.worth) if self.worth is not None else float(sum(c.points for c in self.cases))
+
+    def case_points(self, case: Case) -> float:
+        """What one case is worth: its share of the exercise's points."""
+        if self.worth is None:
+            return float(case.points)
+        total = sum(c.points for c in self.cases)
+        return float(self.worth) * case.points / total if total else 0.0
 
 
 @dataclass
@@ -135,4 +155,6 @@ def call_spec(assignment_id: str, exercise: Exercise, case: Case) -> dict:
         "tensors": case.tensors,
         "grad_wrt": list(case.grad_wrt),
         "seed": case_seed(assignment_id, exercise.name, case.name),
+        "symbolic": [list(axes) for axes in case.symbolic],
+        "rules": exercise.rules.to_plain() if exercise.rules else None,
     }

@@ -21,6 +21,7 @@ import traceback
 from collections.abc import Iterator
 from typing import Any, Callable
 
+from autograder.rule_watch import watched
 from autograder.run.job import Job
 from autograder.run.protocol import (
     CallDone, CallResult, CallStart, CellDone, CellStart, Done, ErrorInfo, Message, SetupFailed, StepResult,
@@ -259,7 +260,7 @@ def run(job: Job, probe_spec: str, chan_fd: int) -> None:
             started = time.perf_counter()
             try:
                 with timer.limited(call.get("time_limit_s")):
-                    value = probe(namespace, call)
+                    value = watched(lambda: probe(namespace, call), name, call.get("rules"), True)
                 result = CallResult(True, value, None)
             except BaseException as exc:  # noqa: BLE001
                 if isinstance(exc, StepTimeLimit):
@@ -273,6 +274,7 @@ def run(job: Job, probe_spec: str, chan_fd: int) -> None:
                 send(CallDone(i, CallResult(False, None, ErrorInfo(
                     "TypeError", f"the probe's result is not plain data ({exc})"), seconds)))
 
+    rules_of = {str(c.get("exercise", "")): c.get("rules") for c in job.calls if c.get("rules")}
     for i, cell in enumerate(job.cells):
         exercise = cell.exercise or f"cell {i}"
         filename = f"<cell {i}: {exercise}>"
@@ -281,8 +283,9 @@ def run(job: Job, probe_spec: str, chan_fd: int) -> None:
         send(CellStart(i))
         started = time.perf_counter()
         try:
+            code = compile(cell.code, filename, "exec")
             with timer.limited(cell.time_limit_s):
-                exec(compile(cell.code, filename, "exec"), namespace)
+                watched(lambda: exec(code, namespace), exercise, rules_of.get(exercise), False)
             step = StepResult(True, None)
         except BaseException as exc:  # noqa: BLE001 - SystemExit and KeyboardInterrupt included
             if isinstance(exc, StepTimeLimit):

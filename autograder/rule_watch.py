@@ -1,0 +1,208 @@
+"""Watching an exercise's rules while the student's code runs (the child, and `check`).
+
+`RuleWatch` installs a profile hook (`sys.setprofile`, and `threading.setprofile`
+for threads started meanwhile) for the duration of one cell or one call. It
+records every call of a forbidden function (by code object, so any alias,
+`getattr` or re-export reaches the same one), every call into a forbidden
+module (`course.*`), whether each required function was called, and whether
+the student's code touched the hook itself. The static check
+(`autograder.rules.static_violations`) refuses the names that could blind it.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import importlib
+import inspect
+import sys
+import threading
+import types
+from typing import Any, Callable
+
+from autograder.rules import TAMPERING, Rules, canonical
+
+LIBRARY_DIRS = tuple(str(__import__("pathlib").Path(__file__).resolve().parents[1] / p) for p in ("autograder", "course"))
+"""Our own packages: their frames are never the student's."""
+
+
+class RuleBroken(Exception):
+    """The student's code broke one of the exercise's rules."""
+
+
+def resolve(name: str) -> Any:
+    """The object a dotted name stands for (`tensorflow.scan` -> the function), or None."""
+    parts = canonical(name).split(".")
+    for cut in range(len(parts), 0, -1):
+        try:
+            obj: Any = importlib.import_module(".".join(parts[:cut]))
+        except Exception:  # noqa: BLE001 - not a module at this depth
+            continue
+        try:
+            for attr in parts[cut:]:
+                obj = getattr(obj, attr)
+        except AttributeError:
+            return None
+        return obj
+    return None
+
+
+def _objects(pattern: str) -> list[Any]:
+    """Objects a pattern names: one, or every attribute of a module matching a wildcard."""
+    pattern = canonical(pattern)
+    if not any(c in pattern for c in "*?["):
+        obj = resolve(pattern)
+        return [] if obj is None else [obj]
+    module_name, _, leaf = pattern.rpartition(".")
+    if any(c in module_name for c in "*?["):
+        return []
+    module = resolve(module_name)
+    if module is None:
+        return []
+    out = []
+    for attr in dir(module):
+        if fnmatch.fnmatchcase(attr, leaf):
+            try:
+                out.append(getattr(module, attr))
+            except Exception:  # noqa: BLE001
+                pass
+    return out
+
+
+def _codes(obj: Any) -> list[types.CodeType]:
+    """Code objects that run when `obj` is called: a function's innermost body (decorators'
+    wrappers are shared by many functions, so never theirs), or a class's own methods."""
+    if isinstance(obj, (types.FunctionType, types.MethodType)):
+        try:
+            fn = inspect.unwrap(getattr(obj, "__func__", obj))
+        except ValueError:  # a cycle of __wrapped__
+            return []
+        fn = getattr(fn, "__func__", fn)
+        return [fn.__code__] if isinstance(fn, types.FunctionType) else []
+    if isinstance(obj, type):
+        return [v.__code__ for k, v in vars(obj).items()
+                if k in ("__init__", "__new__", "__call__", "call") and isinstance(v, types.FunctionType)]
+    return []
+
+
+class RuleWatch:
+    """Records what the student's code calls while it runs, against an exercise's rules.
+
+    Args:
+        exercise: the exercise's name (for messages).
+        rules: what it must and must not call.
+        check_required: also check `rules.require` (calls of the function;
+            not while its cell merely defines it).
+    """
+
+    def __init__(self, exercise: str, rules: Rules, check_required: bool = True) -> None:
+        self.exercise, self.rules, self.check_required = exercise, rules, check_required
+        self.forbidden: dict[types.CodeType, str] = {}
+        self.forbidden_builtins: dict[int, str] = {}
+        self.tamper: dict[Any, str] = {}  # code objects and builtin ids: refused from the student's own frames
+        self.modules: list[tuple[str, str]] = []  # (module prefix, pattern)
+        for pattern in rules.forbid:
+            if pattern.endswith(".*") and not any(c in pattern[:-2] for c in "*?["):
+                self.modules.append((canonical(pattern[:-2]), pattern))
+            for obj in _objects(pattern):
+                for code in _codes(obj):
+                    self.forbidden[code] = pattern
+                if isinstance(obj, types.BuiltinFunctionType):
+                    self.forbidden_builtins[id(obj)] = pattern
+        for pattern in TAMPERING:
+            for obj in _objects(pattern):
+                for code in _codes(obj):
+                    self.tamper[code] = pattern
+                if isinstance(obj, types.BuiltinFunctionType):
+                    self.tamper[id(obj)] = pattern
+        self.library = tuple(sorted({sys.prefix, sys.base_prefix, sys.exec_prefix, *LIBRARY_DIRS}))
+        self.required: dict[types.CodeType, str] = {}
+        for name in rules.require:
+            for obj in _objects(name):
+                for code in _codes(obj):
+                    self.required[code] = name
+        self.hits: list[str] = []
+        self.seen: set[str] = set()
+        self.tampered = False
+        self._previous: Any = None
+        self._previous_threads: Any = None
+        self._bound = self._hook  # one bound method, so that `getprofile() is` it can be checked
+
+    def _students(self, frame: Any) -> bool:
+        """Whether a frame runs the student's code (not a library's, not ours)."""
+        if frame is None:
+            return False
+        filename = frame.f_code.co_filename
+        return not (filename.startswith(self.library) or filename.startswith("<frozen"))
+
+    def _hook(self, frame: Any, event: str, arg: Any) -> None:
+        if event == "call":
+            code = frame.f_code
+            name = self.forbidden.get(code)
+            if name is not None:
+                self.hits.append(name)
+            name = self.tamper.get(code)
+            if name is not None and self._students(frame.f_back):
+                self.hits.append(name)
+            need = self.required.get(code)
+            if need is not None:
+                self.seen.add(need)
+            if self.modules:
+                module = frame.f_globals.get("__name__", "")
+                for prefix, pattern in self.modules:
+                    if module == prefix or module.startswith(prefix + "."):
+                        self.hits.append(pattern)
+                        break
+        elif event == "c_call":
+            name = self.forbidden_builtins.get(id(arg))
+            if name is not None:
+                self.hits.append(name)
+            name = self.tamper.get(id(arg))
+            if name is not None and self._students(frame):
+                self.hits.append(name)
+
+    def __enter__(self) -> "RuleWatch":
+        self._previous = sys.getprofile()
+        self._previous_threads = getattr(threading, "_profile_hook", None)
+        threading.setprofile(self._bound)
+        sys.setprofile(self._bound)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        current = sys.getprofile()
+        sys.setprofile(self._previous)
+        threading.setprofile(self._previous_threads)
+        if current is not self._bound:
+            self.tampered = True
+
+    def problem(self) -> str | None:
+        """The first broken rule, in words, or None."""
+        if self.tampered:
+            return f"{self.rules.describe(self.exercise)} (the code switched off the grader's observer)"
+        if self.hits:
+            return f"{self.rules.describe(self.exercise)} (it called `{self.hits[0]}` while running)"
+        if self.check_required:
+            missing = [n for n in self.rules.require if n not in self.seen]
+            if missing:
+                return f"{self.rules.describe(self.exercise)} (`{missing[0]}` was never called)"
+        return None
+
+    def enforce(self) -> None:
+        """Raises `RuleBroken` when a rule was broken."""
+        problem = self.problem()
+        if problem:
+            raise RuleBroken(problem)
+
+
+def watched(body: Callable[[], Any], exercise: str, rules: dict | None, check_required: bool) -> Any:
+    """Runs `body` under an exercise's rules (their plain form; none: just runs it).
+
+    Raises:
+        RuleBroken: the body broke a rule (after it finished).
+    """
+    if not rules:
+        return body()
+    watch = RuleWatch(exercise, Rules.from_plain(rules), check_required)
+    with watch:
+        value = body()
+    watch.enforce()
+    return value
