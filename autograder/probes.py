@@ -71,6 +71,8 @@ def symbolic(fn: Callable, args: list, hidden: list, name: str) -> Callable:
     def run(*call_args: Any, **kwargs: Any) -> Any:
         try:
             return traced(*[call_args[i] for i in tensor_at], **kwargs)
+        except NotImplementedError:
+            raise  # a stub is not implemented, whatever the sizes
         except Exception as exc:  # noqa: BLE001 - reported with what it means
             raise SymbolicFailure(
                 f"`{name}` must work when the batch and time sizes are unknown until it runs (it ran inside "
