@@ -24,6 +24,11 @@ RUN_FILE = "run.json"
 GRADEBOOK_FILE = "gradebook.csv"
 
 
+def points_text(value: float) -> str:
+    """Points as people read them: at most two decimals, no trailing zeros (1.67, 4, 0.5)."""
+    return f"{round(float(value), 2):g}"
+
+
 def safe_name(name: str) -> str:
     """A folder name made of `name`: letters, digits, `_`, `.` and `-` only."""
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("._") or "submission"
@@ -79,14 +84,14 @@ def feedback_markdown(result: SubmissionResult) -> str:
     lines = [
         f"# Feedback: {result.submission} ({result.assignment})",
         "",
-        f"**Score: {result.points:g} / {result.max_points:g}**",
+        f"**Score: {points_text(result.points)} / {points_text(result.max_points)}**",
         "",
     ]
     if result.problem:
         lines += [f"> {result.problem}", ""]
     for ex in result.exercises:
         mark = "✅" if ex.points == ex.max_points else ("⚠️" if ex.points > 0 else "❌")
-        lines.append(f"## {mark} `{ex.name}`: {ex.points:g} / {ex.max_points:g}")
+        lines.append(f"## {mark} `{ex.name}`: {points_text(ex.points)} / {points_text(ex.max_points)}")
         lines.append("")
         if ex.note:
             lines += [f"Note: {ex.note}", ""]
@@ -98,7 +103,7 @@ def feedback_markdown(result: SubmissionResult) -> str:
             else:
                 label = case.name
             status = "passed" if case.passed else "failed"
-            lines.append(f"- **{label}** ({case.points:g}/{case.max_points:g}): {status}")
+            lines.append(f"- **{label}** ({points_text(case.points)}/{points_text(case.max_points)}): {status}")
             if not case.passed:
                 lines += ["", "  ```", *[f"  {l}" for l in case.message.splitlines()], "  ```", ""]
         lines.append("")
@@ -192,8 +197,8 @@ class ReportWriter:
         results_json = json.dumps(gradescope_results(result), indent=1) + "\n"
         feedback = feedback_markdown(result)
         row = {"submission": result.submission, "assignment": result.assignment}
-        row.update({ex.name: f"{ex.points:g}" for ex in result.exercises})
-        row.update(total=f"{result.points:g}", max=f"{result.max_points:g}", problem=result.problem)
+        row.update({ex.name: f"{round(ex.points, 4):g}" for ex in result.exercises})
+        row.update(total=f"{round(result.points, 4):g}", max=f"{round(result.max_points, 4):g}", problem=result.problem)
         with self._lock:
             folder = self._folder(result.submission)
         try:
@@ -271,16 +276,16 @@ def summary_table(results: list[SubmissionResult]) -> str:
         return "(no submissions)"
     names = [ex.name for ex in results[0].exercises]
     width = max(10, *(len(r.submission) for r in results)) + 2
-    cols = [max(len(n), 7) + 2 for n in names]
-    header = "submission".ljust(width) + "".join(n.rjust(c) for n, c in zip(names, cols)) + "total".rjust(10) + "  note"
+    cols = [max(len(n), 9) + 2 for n in names]
+    header = "submission".ljust(width) + "".join(n.rjust(c) for n, c in zip(names, cols)) + "total".rjust(12) + "  note"
     lines = [header, "-" * len(header)]
     for r in results:
         by_name = {ex.name: ex for ex in r.exercises}
         cells = []
         for n, c in zip(names, cols):
             ex = by_name.get(n)
-            cells.append((f"{ex.points:g}/{ex.max_points:g}" if ex else "-").rjust(c))
-        total = f"{r.points:g}/{r.max_points:g}".rjust(10)
+            cells.append((f"{points_text(ex.points)}/{points_text(ex.max_points)}" if ex else "-").rjust(c))
+        total = f"{points_text(r.points)}/{points_text(r.max_points)}".rjust(12)
         note = r.problem or next((ex.message for ex in r.exercises if ex.points < ex.max_points), "")
         row = r.submission.ljust(width) + "".join(cells) + total
         if note:
