@@ -34,11 +34,13 @@ NOBODY = 65534
 FULL = 6.0
 
 
-def _python_readable_by_others() -> bool:
-    path = Path(sys.base_prefix).resolve()
-    for part in [*reversed(path.parents), path]:
-        if not os.stat(part).st_mode & stat.S_IXOTH:
-            return False
+def _readable_by_others(*paths: str | Path) -> bool:
+    """Whether a user with no relation to root can reach these folders (Python, the venv, this checkout)."""
+    for path in paths:
+        path = Path(path).resolve()
+        for part in [*reversed(path.parents), path]:
+            if not os.stat(part).st_mode & stat.S_IXOTH:
+                return False
     return True
 
 
@@ -113,7 +115,7 @@ def hostile(request):
     if who == "user" and os.geteuid() == 0:
         for path in (base, out, *out.iterdir()):
             os.lchown(path, NOBODY, NOBODY)
-        caps = [] if _python_readable_by_others() else ["--inh-caps=+dac_read_search", "--ambient-caps=+dac_read_search"]
+        caps = [] if _readable_by_others(sys.base_prefix, sys.prefix, ROOT) else ["--inh-caps=+dac_read_search", "--ambient-caps=+dac_read_search"]
         cmd = ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups", *caps, *cmd]
         env["HOME"] = str(base)
     started = time.monotonic()
