@@ -25,6 +25,9 @@ LIBRARY_DIRS = tuple(str(__import__("pathlib").Path(__file__).resolve().parents[
 """Our own packages: their frames are never the student's."""
 
 
+_CLEAN = (None, None, None)
+
+
 class RuleBroken(Exception):
     """The student's code broke one of the exercise's rules."""
 
@@ -126,6 +129,7 @@ class RuleWatch:
         self._previous: Any = None
         self._previous_threads: Any = None
         self._bound = self._hook  # one bound method, so that `getprofile() is` it can be checked
+        self._verdicts: dict[types.CodeType, tuple] = {}
 
     def _students(self, frame: Any) -> bool:
         """Whether a frame runs the student's code (not a library's, not ours)."""
@@ -134,29 +138,42 @@ class RuleWatch:
         filename = frame.f_code.co_filename
         return not (filename.startswith(self.library) or filename.startswith("<frozen"))
 
+    def _classify(self, frame: Any) -> tuple[str | None, str | None, str | None]:
+        """(forbidden pattern, required name, tampering pattern) of a frame's code; the same for every call."""
+        code = frame.f_code
+        hit = self.forbidden.get(code)
+        if hit is None and self.modules:
+            module = frame.f_globals.get("__name__", "") or ""
+            for prefix, pattern in self.modules:
+                if module == prefix or module.startswith(prefix + "."):
+                    hit = pattern
+                    break
+        return hit, self.required.get(code), self.tamper.get(code)
+
     def _hook(self, frame: Any, event: str, arg: Any) -> None:
         if event == "call":
             code = frame.f_code
-            name = self.forbidden.get(code)
-            if name is not None:
-                self.hits.append(name)
-            name = self.tamper.get(code)
-            if name is not None and self._students(frame.f_back):
-                self.hits.append(name)
-            need = self.required.get(code)
+            verdict = self._verdicts.get(code)
+            if verdict is None:
+                verdict = self._classify(frame)
+                if verdict == _CLEAN:
+                    verdict = _CLEAN
+                self._verdicts[code] = verdict
+            if verdict is _CLEAN:
+                return
+            hit, need, tamper = verdict
+            if hit is not None:
+                self.hits.append(hit)
             if need is not None:
                 self.seen.add(need)
-            if self.modules:
-                module = frame.f_globals.get("__name__", "")
-                for prefix, pattern in self.modules:
-                    if module == prefix or module.startswith(prefix + "."):
-                        self.hits.append(pattern)
-                        break
+            if tamper is not None and self._students(frame.f_back):
+                self.hits.append(tamper)
         elif event == "c_call":
-            name = self.forbidden_builtins.get(id(arg))
+            key = id(arg)
+            name = self.forbidden_builtins.get(key)
             if name is not None:
                 self.hits.append(name)
-            name = self.tamper.get(id(arg))
+            name = self.tamper.get(key)
             if name is not None and self._students(frame):
                 self.hits.append(name)
 
