@@ -40,7 +40,9 @@ def cmd_grade(args: argparse.Namespace) -> int:
     out = Path(args.out)
     limits = Limits(timeout_s=args.timeout, memory_mb=args.memory_mb)
     config = GradeConfig(Path(args.solutions), args.assignment, max(1, args.jobs), limits,
-                         step_factor=args.step_factor, step_floor_s=args.step_floor)
+                         step_factor=args.step_factor, step_floor_s=args.step_floor,
+                         root=Path(args.root) if args.root else None,
+                         roster=Path(args.roster) if args.roster else None)
     grader = Grader(config, deny_paths=[str(out.resolve())])
     start = time.perf_counter()
     if args.scheduler:
@@ -107,6 +109,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--scheduler", default=None, metavar="ADDRESS",
                    help="grade on Dask workers: a scheduler address (tcp://host:8786), or local:N for N local "
                         "worker processes (needs the [dask] extra)")
+    p.add_argument("--root", default=None,
+                   help="the class folder: each file's row is named by where it sits under it "
+                        "(default: the files' common folder)")
+    p.add_argument("--roster", default=None,
+                   help="a CSV with `file` and `student` columns naming each file's row")
     p.add_argument("--require-isolation", action="store_true",
                    help="refuse to grade unless every layer of the kernel boundary is in force")
     p.set_defaults(func=cmd_grade)

@@ -23,6 +23,7 @@ from autograder.assign import PUBLIC_DIR, load_assignment
 from autograder.judge import STATUS_MESSAGES, judge_exercise
 from autograder.notebook import GRADED, Located, NotebookError, first_line, locate, read_notebook
 from autograder.results import SubmissionResult
+from autograder.roster import student_keys
 from autograder.rules import static_violations, violation_message
 from autograder.run import Cell, Job, Limits, RunResult, Sandbox
 from autograder.spec import Assignment, call_spec
@@ -52,6 +53,8 @@ class GradeConfig:
             fails (and the rest of its exercise is skipped), so one infinite
             loop costs its own exercise and about a second, not the whole
             submission's time limit.
+        root, roster: how each file's gradebook key (the student) is found;
+            see `autograder.roster` (default: from the class's folder layout).
     """
 
     solutions: Path = Path("solutions")
@@ -60,6 +63,8 @@ class GradeConfig:
     limits: Limits = field(default_factory=Limits)
     step_factor: float = 20.0
     step_floor_s: float = 1.0
+    root: Path | None = None
+    roster: Path | None = None
 
 
 def reference_job(assignment: Assignment) -> Job:
@@ -217,8 +222,9 @@ class Grader:
         """
         results: list[SubmissionResult] = []
         plans: list[Plan] = []
-        for i, path in enumerate(paths):
-            result, plan = self.prepare(i, Path(path))
+        keys = student_keys([Path(p) for p in paths], self.config.root, self.config.roster, set(self.assignments))
+        for i, (path, key) in enumerate(zip(paths, keys)):
+            result, plan = self.prepare(i, Path(path), key)
             results.append(result)
             if plan is not None:
                 plans.append(plan)
@@ -271,9 +277,15 @@ class Grader:
 
         return deliver
 
-    def prepare(self, index: int, path: Path) -> tuple[SubmissionResult, Plan | None]:
-        """Reads and locates one submission: its result so far, and its plan (None: nothing to run)."""
-        name = path.stem
+    def prepare(self, index: int, path: Path, name: str | None = None) -> tuple[SubmissionResult, Plan | None]:
+        """Reads and locates one submission: its result so far, and its plan (None: nothing to run).
+
+        Args:
+            index: its place in the class.
+            path: the notebook.
+            name: its gradebook key (default: the file's stem).
+        """
+        name = name or path.stem
         try:
             nb = read_notebook(path)
         except NotebookError as exc:

@@ -154,7 +154,32 @@ class ReportWriter:
         self._used = {RUN_FILE.casefold(), GRADEBOOK_FILE.casefold()}
         self._rows: list[dict[str, str]] = []
         self._exercises: list[str] = []
+        self._earlier: set[str] = set()
+        self._read_earlier_rows()
         write_atomic(self.out_dir, RUN_FILE, json.dumps(run_info or {}, indent=1, default=str) + "\n")
+
+    def _read_earlier_rows(self) -> None:
+        """Keeps the rows of an earlier run into the same folder: a regrade replaces only its own rows."""
+        path = self.out_dir / GRADEBOOK_FILE
+        if path.is_symlink() or not path.is_file():
+            return
+        try:
+            with path.open(newline="", encoding="utf-8") as handle:
+                reader = csv.DictReader(handle)
+                fields = list(reader.fieldnames or [])
+                rows = [dict(row) for row in reader]
+        except (OSError, UnicodeDecodeError, csv.Error):
+            return
+        fixed = {"submission", "assignment", "total", "max", "problem"}
+        if "submission" not in fields:
+            return
+        self._exercises = [f for f in fields if f not in fixed]
+        for row in rows:
+            name = row.get("submission") or ""
+            if name.startswith("'") and name[1:2] in ("=", "+", "-", "@"):
+                row["submission"] = name = name[1:]  # undo the quoting `_no_formula` added
+            self._rows.append({k: v or "" for k, v in row.items() if k})
+            self._earlier.add(name)
 
     @property
     def gradebook(self) -> Path:
@@ -214,7 +239,12 @@ class ReportWriter:
                 note = f"its reports could not be written ({again})"
             row["problem"] = f"{row['problem']}; {note}" if row["problem"] else note
         with self._lock:
-            self._rows.append(row)
+            if row["submission"] in self._earlier:  # regraded: its row from the earlier run is replaced
+                self._earlier.discard(row["submission"])
+                at = next(i for i, r in enumerate(self._rows) if r.get("submission") == row["submission"])
+                self._rows[at] = row
+            else:
+                self._rows.append(row)
             self._exercises += [ex.name for ex in result.exercises if ex.name not in self._exercises]
             self._write_gradebook()
         return self.out_dir / folder
