@@ -32,3 +32,15 @@ def test_ci_runs_the_readme_test_command():
     readme = (ROOT / "README.md").read_text()
     assert "make test" in readme.split("\n## ", 1)[0]
     assert re.search(r"^make test$", (ROOT / ".ci" / "run").read_text(), flags=re.M)
+
+
+def test_the_cpu_extra_installs_on_linux_and_on_macos():
+    from packaging.requirements import Requirement
+
+    cpu = [Requirement(r) for r in tomllib.loads((ROOT / "pyproject.toml").read_text())["project"][
+        "optional-dependencies"]["cpu"]]
+    for platform, wanted in (("linux", "tensorflow-cpu"), ("darwin", "tensorflow"), ("win32", "tensorflow-cpu")):
+        env = {"sys_platform": platform, "platform_system": platform, "python_version": "3.11"}
+        chosen = [r.name for r in cpu if r.marker is None or r.marker.evaluate(env)]
+        assert chosen == [wanted], (platform, chosen)
+    assert "ipykernel" in (ROOT / "environment.yml").read_text()
