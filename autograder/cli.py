@@ -79,6 +79,16 @@ def cmd_grade(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_gradescope(args: argparse.Namespace) -> int:
+    from autograder.gradescope import BundleConfig, build_bundle
+
+    config = BundleConfig(args.id, args.hidden_visibility, args.stdout_visibility, args.timeout, args.memory_mb)
+    out = Path(args.out or f"gradescope-{args.id}.zip")
+    build_bundle(config, Path(args.solutions), out)
+    print(f"wrote {out}: upload it as the assignment's autograder on Gradescope (Ubuntu base image)")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="autograder", description="Assign, check and grade the course notebooks.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -93,6 +103,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("dir")
     p.add_argument("--notebooks", default="notebooks")
     p.set_defaults(func=cmd_release)
+
+    p = sub.add_parser("gradescope", help="write an upload-ready Gradescope autograder zip for one assignment")
+    p.add_argument("id", help="assignment id, e.g. A2")
+    p.add_argument("--solutions", default="solutions")
+    p.add_argument("--out", default=None, help="the zip to write (default: gradescope-<id>.zip)")
+    p.add_argument("--hidden-visibility", default="after_published",
+                   choices=("hidden", "after_due_date", "after_published", "visible"),
+                   help="when students see hidden cases' results (default: after_published)")
+    p.add_argument("--stdout-visibility", default="hidden",
+                   choices=("hidden", "after_due_date", "after_published", "visible"))
+    p.add_argument("--timeout", type=float, default=120.0, help="wall-clock seconds per submission")
+    p.add_argument("--memory-mb", type=int, default=2048)
+    p.set_defaults(func=cmd_gradescope)
 
     p = sub.add_parser("grade", help="grade submissions")
     p.add_argument("submissions", nargs="+")

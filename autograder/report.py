@@ -41,14 +41,25 @@ def code_block(text: str) -> str:
     return f"{fence}\n{text.rstrip(chr(10))}\n{fence}"
 
 
-def gradescope_results(result: SubmissionResult) -> dict:
+VISIBILITIES = ("hidden", "after_due_date", "after_published", "visible")
+
+
+def gradescope_results(result: SubmissionResult, hidden_visibility: str = HIDDEN_VISIBILITY,
+                       stdout_visibility: str | None = None) -> dict:
     """Gradescope's autograder `results.json` for one submission.
 
     Output is Markdown (`output_format: "md"`); each case's message is a code
     block so tracebacks and values render as written. Hidden cases are named
     by number only and become visible once grades are published
-    (`HIDDEN_VISIBILITY`).
+    (`HIDDEN_VISIBILITY`), or as `hidden_visibility` says.
+
+    Args:
+        result: the graded submission.
+        hidden_visibility: Gradescope visibility of hidden cases (one of `VISIBILITIES`).
+        stdout_visibility: Gradescope visibility of the autograder's printed output (None: Gradescope's default).
     """
+    if hidden_visibility not in VISIBILITIES or (stdout_visibility is not None and stdout_visibility not in VISIBILITIES):
+        raise ValueError(f"visibility must be one of {VISIBILITIES}; got {hidden_visibility!r}, {stdout_visibility!r}")
     tests = []
     for ex in result.exercises:
         hidden_n = 0
@@ -66,17 +77,20 @@ def gradescope_results(result: SubmissionResult) -> dict:
                     "status": "passed" if case.passed else "failed",
                     "output": code_block(case.message) if case.message else "",
                     "output_format": OUTPUT_FORMAT,
-                    "visibility": HIDDEN_VISIBILITY if case.hidden else PUBLIC_VISIBILITY,
+                    "visibility": hidden_visibility if case.hidden else PUBLIC_VISIBILITY,
                 }
             )
     output = result.problem or ""
-    return {
+    data = {
         "score": result.points,
         "execution_time": round(result.wall_s, 3),
         "output": output,
         "output_format": OUTPUT_FORMAT,
         "tests": tests,
     }
+    if stdout_visibility is not None:
+        data["stdout_visibility"] = stdout_visibility
+    return data
 
 
 def feedback_markdown(result: SubmissionResult) -> str:

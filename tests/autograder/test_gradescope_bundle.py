@@ -1,0 +1,78 @@
+"""`autograder gradescope`: the zip, unpacked into a folder laid out like /autograder, grades a submission."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import jsonschema
+import nbformat
+import pytest
+
+from autograder.assign import strip_solutions
+from autograder.cli import main
+from tiny_assignment import ADD_ONE, SCALED_SUM, SETUP, notebook
+
+pytestmark = pytest.mark.slow
+HERE = Path(__file__).resolve().parent
+SCHEMA = json.loads((HERE / "data" / "gradescope_results.schema.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def bundle(tiny_solutions, tmp_path_factory):
+    out = tmp_path_factory.mktemp("bundle") / "T1.zip"
+    assert main(["gradescope", "T1", "--solutions", str(tiny_solutions), "--out", str(out),
+                 "--hidden-visibility", "after_due_date"]) == 0
+    return out
+
+
+def test_the_zip_holds_what_gradescope_runs_and_one_reference(bundle, tiny_solutions):
+    with zipfile.ZipFile(bundle) as z:
+        names = set(z.namelist())
+        mode = z.getinfo("run_autograder").external_attr >> 16
+        config = json.loads(z.read("config.json"))
+    assert {"setup.sh", "run_autograder", "config.json", "solutions/T1.ipynb", "pyproject.toml",
+            "autograder/gradescope.py", "course/__init__.py"} <= names
+    assert [n for n in names if n.startswith("solutions/")] == ["solutions/T1.ipynb"]
+    assert mode & 0o111 and config["hidden_visibility"] == "after_due_date"
+    assert not [n for n in names if "__pycache__" in n]
+
+
+def grade_in_autograder_folder(bundle: Path, root: Path, submission: nbformat.NotebookNode | None) -> dict:
+    (root / "source").mkdir(parents=True)
+    with zipfile.ZipFile(bundle) as z:
+        z.extractall(root / "source")
+    (root / "submission").mkdir()
+    if submission is not None:
+        nbformat.write(submission, root / "submission" / "homework.ipynb")
+    env = {**os.environ, "AUTOGRADER_ROOT": str(root), "AUTOGRADER_PYTHON": sys.executable,
+           "PYTHONPATH": str(HERE.parents[1])}
+    proc = subprocess.run(["bash", str(root / "source" / "run_autograder")], env=env, capture_output=True,
+                          text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    data = json.loads((root / "results" / "results.json").read_text())
+    jsonschema.validate(data, SCHEMA)
+    return data
+
+
+def test_a_full_submission_scores_full_marks_with_hidden_cases_shown_after_the_due_date(bundle, tmp_path):
+    data = grade_in_autograder_folder(bundle, tmp_path / "autograder", notebook(SETUP, ADD_ONE, SCALED_SUM))
+    assert data["score"] == 6 and data["output_format"] == "md" and data["stdout_visibility"] == "hidden"
+    hidden = [t for t in data["tests"] if "hidden case" in t["name"]]
+    assert hidden and all(t["visibility"] == "after_due_date" for t in hidden)
+    assert all(t["visibility"] == "visible" for t in data["tests"] if t not in hidden)
+
+
+def test_a_blank_submission_scores_zero_and_says_why(bundle, tmp_path):
+    data = grade_in_autograder_folder(bundle, tmp_path / "autograder",
+                                      notebook(SETUP, strip_solutions(ADD_ONE), strip_solutions(SCALED_SUM)))
+    assert data["score"] == 0 and "not implemented yet" in data["tests"][0]["output"]
+
+
+def test_no_notebook_gives_a_clear_zero(bundle, tmp_path):
+    data = grade_in_autograder_folder(bundle, tmp_path / "autograder", None)
+    assert data["score"] == 0 and data["tests"] == [] and "No notebook" in data["output"]
