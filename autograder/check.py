@@ -21,7 +21,7 @@ from autograder.assign import PUBLIC_DIR
 from autograder.judge import compare_call, explain_error
 from autograder.notebook import GRADED, first_line
 from autograder.probes import run_call
-from autograder.rule_watch import watched
+from autograder.rule_watch import RuleBroken, watched
 from autograder.rules import Rules, static_violations, violation_message
 from autograder.run.protocol import ErrorInfo
 from autograder.spec import Case
@@ -87,20 +87,28 @@ def check(exercise: str, assignment: str, namespace: dict | None = None, quiet: 
     start = time.perf_counter()
     rules = Rules.from_plain(spec.get("rules"))
     broken = broken_rule(exercise, rules, namespace)
+    outcomes: list[tuple[str, bool, str]] = []
     for case in spec["cases"]:
-        report.total += 1
         rule = Case(case["name"], make_args=lambda rng: [], rtol=case["rtol"], atol=case["atol"], hint=case.get("hint", ""))
         if broken:
-            report.lines.append(f"  ✗ {case['name']}: {broken}")
+            outcomes.append((case["name"], False, broken))
             continue
         try:
             actual = watched(lambda: run_call(namespace, case["call"]), exercise, case["call"].get("rules"), True)
             actual = json.loads(json.dumps(actual))  # the same plain round trip as the grader's
             passed, message = compare_call(rule, case["expected"], actual)
+        except RuleBroken as exc:  # costs the whole exercise, as in the grader
+            broken = str(exc)
+            passed, message = False, broken
         except Exception as exc:  # the student's error, reported like the grader does
             passed, message = False, explain_error(ErrorInfo(type(exc).__name__, str(exc)), exercise)
+        outcomes.append((case["name"], passed, message))
+    if broken:
+        outcomes = [(name, False, broken) for name, _, _ in outcomes]
+    for name, passed, message in outcomes:
+        report.total += 1
         report.passed += passed
-        report.lines.append(f"  {'✓' if passed else '✗'} {case['name']}" + ("" if passed else f": {message}"))
+        report.lines.append(f"  {'✓' if passed else '✗'} {name}" + ("" if passed else f": {message}"))
     report.seconds = time.perf_counter() - start
     if not quiet:
         print(report)

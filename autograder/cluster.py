@@ -250,17 +250,12 @@ class GradingCluster:
             The results, in the order of `paths`. A submission whose task
             failed on the cluster gets a row that says why.
         """
-        results, plans = grader.prepare_all(paths)
-        deliver = grader.deliverer(len(paths), progress, on_result)
-        planned = {p.index for p in plans}
-        for i, result in enumerate(results):
-            if i not in planned:
-                deliver(result)
-        deny = grader.class_deny(paths)
+        batch = grader.begin(paths, progress, on_result)
+        results = batch.results
         pending: dict[Any, tuple[Any, Job]] = {}
         try:
-            for plan in plans:
-                job = grader.job_for(plan, deny)
+            for plan in batch.plans:
+                job = grader.job_for(plan, batch.deny)
                 future = self.client.submit(run_on_worker, job.to_dict(), self.plugin, pure=False, retries=0,
                                             key=task_key(plan.index, results[plan.index].submission))
                 pending[future] = (plan, job)
@@ -268,7 +263,7 @@ class GradingCluster:
                 plan, job = pending.pop(future)
                 run = self._run_result(future, job)
                 future.release()
-                deliver(grader.score(results[plan.index], plan, run))
+                batch.deliver(grader.score(results[plan.index], plan, run))
         finally:
             if pending:
                 self.client.cancel(list(pending))

@@ -159,6 +159,17 @@ class Plan:
     located: Located
 
 
+@dataclass
+class Batch:
+    """A class being graded: every row (unfinished ones filled in by `Grader.score`), the plans
+    still to run, the function that hands a finished row on, and the folders jobs may not read."""
+
+    results: list[SubmissionResult]
+    plans: list[Plan]
+    deliver: Callable[[SubmissionResult], None]
+    deny: list[str]
+
+
 class Grader:
     """Grades submissions against reference notebooks, one sandbox for the whole class."""
 
@@ -198,20 +209,27 @@ class Grader:
         if sandbox is None:
             with Sandbox(self.config.limits, workers=self.config.jobs) as own:
                 return self.grade(paths, own, progress, on_result)
+        batch = self.begin(paths, progress, on_result)
+        jobs = [self.job_for(p, batch.deny) for p in batch.plans]
+
+        def scored(j: int, run: RunResult) -> None:
+            plan = batch.plans[j]
+            batch.deliver(self.score(batch.results[plan.index], plan, run))
+
+        sandbox.run_many(jobs, on_result=scored)
+        return batch.results
+
+    def begin(self, paths: list[Path], progress: Callable[[int, int], None] | None = None,
+              on_result: Callable[[SubmissionResult], None] | None = None) -> "Batch":
+        """Reads and locates the class, runs the references, and delivers at once the rows that
+        need no run (unreadable files): what is left is a job per plan, whatever runs them."""
         results, plans = self.prepare_all(paths)
         deliver = self.deliverer(len(paths), progress, on_result)
         planned = {p.index for p in plans}
         for i, result in enumerate(results):
             if i not in planned:
                 deliver(result)
-        deny = self.class_deny(paths)
-        jobs = [self.job_for(p, deny) for p in plans]
-
-        def scored(j: int, run: RunResult) -> None:
-            deliver(self.score(results[plans[j].index], plans[j], run))
-
-        sandbox.run_many(jobs, on_result=scored)
-        return results
+        return Batch(results, plans, deliver, self.class_deny(paths))
 
     def prepare_all(self, paths: list[Path]) -> tuple[list[SubmissionResult], list[Plan]]:
         """Reads and locates every submission; runs the references they need.

@@ -97,6 +97,11 @@ def judge_exercise(
             headline = f"your `{exercise.name}` cell did not finish: {error.message}"
         else:
             headline = f"your `{exercise.name}` cell failed to run: {error.text()}"
+    if not headline:  # a rule broken while running costs the whole exercise, like one seen in the source
+        broken = next((c.error for c in calls.values()
+                       if c is not None and not c.ok and c.error is not None and c.error.type == "RuleBroken"), None)
+        if broken is not None:
+            headline = broken.message
     for case in exercise.cases:
         call = calls.get(case.name)
         if headline:

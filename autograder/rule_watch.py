@@ -61,13 +61,18 @@ def _objects(pattern: str) -> list[Any]:
     module = resolve(module_name)
     if module is None:
         return []
+    top = canonical(module_name).split(".")[0]
     out = []
     for attr in dir(module):
         if fnmatch.fnmatchcase(attr, leaf):
             try:
-                out.append(getattr(module, attr))
+                obj = getattr(module, attr)
             except Exception:  # noqa: BLE001
-                pass
+                continue
+            owner = getattr(obj, "__module__", None) or ""
+            if isinstance(obj, types.ModuleType) or owner.split(".")[0] != top:
+                continue  # what the module merely imported (math.log in statistics, enum helpers, ...)
+            out.append(obj)
     return out
 
 

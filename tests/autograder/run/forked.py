@@ -48,3 +48,12 @@ def run(body: Callable[[], Any], timeout: float = 30.0) -> tuple[str, Any]:
     if not chunks:
         return "error", f"child exited with {os.waitstatus_to_exitcode(status)} and no result"
     return pickle.loads(b"".join(chunks))
+
+
+def attempt(action: Callable[[], Any]) -> str:
+    """'ok', or the name of the exception `action` raised."""
+    try:
+        action()
+    except Exception as error:  # noqa: BLE001 - the name is the observation
+        return type(error).__name__
+    return "ok"
