@@ -21,7 +21,7 @@ from autograder.assign import PUBLIC_DIR
 from autograder.judge import compare_call, explain_error
 from autograder.notebook import GRADED, first_line
 from autograder.probes import run_call
-from autograder.rule_watch import RuleBroken, watched
+from autograder.rule_watch import RuleBroken, call_watched
 from autograder.rules import Rules, static_violations, violation_message
 from autograder.run.protocol import ErrorInfo
 from autograder.spec import Case
@@ -94,7 +94,9 @@ def check(exercise: str, assignment: str, namespace: dict | None = None, quiet: 
             outcomes.append((case["name"], False, broken))
             continue
         try:
-            actual = watched(lambda: run_call(namespace, case["call"]), exercise, case["call"].get("rules"), True)
+            call = case["call"]
+            actual = call_watched(namespace, str(call.get("function", exercise)), exercise, call.get("rules"),
+                                  lambda: run_call(namespace, call))
             actual = json.loads(json.dumps(actual))  # the same plain round trip as the grader's
             passed, message = compare_call(rule, case["expected"], actual)
         except RuleBroken as exc:  # costs the whole exercise, as in the grader

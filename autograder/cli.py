@@ -52,6 +52,7 @@ def cmd_grade(args: argparse.Namespace) -> int:
     else:
         runner = Sandbox(limits, workers=config.jobs)
     with runner:
+        grader.load_references(paths)  # in their own sandbox, while the pool's templates warm up
         isolation = runner.isolation()
         print(isolation.describe(), flush=True)
         if args.require_isolation and not isolation.complete:

@@ -250,6 +250,18 @@ class Grader:
             self._load_reference(aid)
         return results, plans
 
+    def load_references(self, paths: list[Path]) -> None:
+        """Runs the references the class needs (each once, in its own sandbox), so that a pool can
+        warm up meanwhile; `grade` then finds them done."""
+        for path in paths:
+            try:
+                nb = read_notebook(Path(path))
+            except Exception:  # noqa: BLE001 - its row will say why, when graded
+                continue
+            aid = self.config.assignment or guess_assignment(nb, self.assignments)
+            if aid is not None:
+                self._load_reference(aid)
+
     def class_deny(self, paths: list[Path]) -> list[str]:
         """Folders no job may read: the solutions, the public cases, the output, the class's own folders."""
         return sorted(set(self.deny) | {str(Path(p).resolve().parent) for p in paths})

@@ -133,8 +133,8 @@ class RuleWatch:
         self.tampered = False
         self._previous: Any = None
         self._previous_threads: Any = None
-        self._bound = self._hook  # one bound method, so that `getprofile() is` it can be checked
         self._verdicts: dict[types.CodeType, tuple] = {}
+        self._bound = self._make_hook()  # one function, so that `getprofile() is` it can be checked
 
     def _students(self, frame: Any) -> bool:
         """Whether a frame runs the student's code (not a library's, not ours)."""
@@ -155,32 +155,41 @@ class RuleWatch:
                     break
         return hit, self.required.get(code), self.tamper.get(code)
 
-    def _hook(self, frame: Any, event: str, arg: Any) -> None:
-        if event == "call":
-            code = frame.f_code
-            verdict = self._verdicts.get(code)
-            if verdict is None:
-                verdict = self._classify(frame)
-                if verdict == _CLEAN:
-                    verdict = _CLEAN
-                self._verdicts[code] = verdict
-            if verdict is _CLEAN:
-                return
-            hit, need, tamper = verdict
-            if hit is not None:
-                self.hits.append(hit)
-            if need is not None:
-                self.seen.add(need)
-            if tamper is not None and self._students(frame.f_back):
-                self.hits.append(tamper)
-        elif event == "c_call":
-            key = id(arg)
-            name = self.forbidden_builtins.get(key)
-            if name is not None:
-                self.hits.append(name)
-            name = self.tamper.get(key)
-            if name is not None and self._students(frame):
-                self.hits.append(name)
+    def _make_hook(self) -> Callable[[Any, str, Any], None]:
+        """The profile function: a closure over local names, since it runs on every call."""
+        verdicts = self._verdicts
+        classify = self._classify
+        students = self._students
+        builtins_hit = {**{k: (v, False) for k, v in self.forbidden_builtins.items()},
+                        **{k: (v, True) for k, v in self.tamper.items() if isinstance(k, int)}}
+        hits = self.hits
+        seen = self.seen
+        clean = _CLEAN
+
+        def hook(frame: Any, event: str, arg: Any) -> None:
+            if event == "call":
+                code = frame.f_code
+                verdict = verdicts.get(code)
+                if verdict is None:
+                    verdict = classify(frame)
+                    if verdict == clean:
+                        verdict = clean
+                    verdicts[code] = verdict
+                if verdict is clean:
+                    return
+                hit, need, tamper = verdict
+                if hit is not None:
+                    hits.append(hit)
+                if need is not None:
+                    seen.add(need)
+                if tamper is not None and students(frame.f_back):
+                    hits.append(tamper)
+            elif event == "c_call":
+                found = builtins_hit.get(id(arg))
+                if found is not None and (not found[1] or students(frame)):
+                    hits.append(found[0])
+
+        return hook
 
     def __enter__(self) -> "RuleWatch":
         self._previous = sys.getprofile()
@@ -226,5 +235,35 @@ def watched(body: Callable[[], Any], exercise: str, rules: dict | None, check_re
     watch = RuleWatch(exercise, Rules.from_plain(rules), check_required)
     with watch:
         value = body()
+    watch.enforce()
+    return value
+
+
+def call_watched(namespace: dict, function: str, exercise: str, rules: dict | None, body: Callable[[], Any]) -> Any:
+    """Runs `body` (a probe calling `namespace[function]`) with only the student's function under watch.
+
+    The grader's own work around the call - building inputs, taking gradients,
+    converting the result - runs unwatched, so the watch costs only what the
+    student's code runs.
+
+    Raises:
+        RuleBroken: the function broke a rule in any of its calls.
+    """
+    original = namespace.get(function)
+    if not rules or not callable(original):
+        return body()
+    watch = RuleWatch(exercise, Rules.from_plain(rules), check_required=True)
+
+    def guarded(*args: Any, **kwargs: Any) -> Any:
+        with watch:
+            return original(*args, **kwargs)
+
+    guarded.__name__ = getattr(original, "__name__", function)
+    guarded.__wrapped__ = original  # type: ignore[attr-defined]
+    namespace[function] = guarded
+    try:
+        value = body()
+    finally:
+        namespace[function] = original
     watch.enforce()
     return value

@@ -21,7 +21,7 @@ import traceback
 from collections.abc import Iterator
 from typing import Any, Callable
 
-from autograder.rule_watch import watched
+from autograder.rule_watch import call_watched, watched
 from autograder.run.job import Job
 from autograder.run.protocol import (
     CallDone, CallResult, CallStart, CellDone, CellStart, Done, ErrorInfo, Message, SetupFailed, StepResult,
@@ -260,7 +260,8 @@ def run(job: Job, probe_spec: str, chan_fd: int) -> None:
             started = time.perf_counter()
             try:
                 with timer.limited(call.get("time_limit_s")):
-                    value = watched(lambda: probe(namespace, call), name, call.get("rules"), True)
+                    value = call_watched(namespace, str(call.get("function", name)), name, call.get("rules"),
+                                         lambda: probe(namespace, call))
                 result = CallResult(True, value, None)
             except BaseException as exc:  # noqa: BLE001
                 if isinstance(exc, StepTimeLimit):
