@@ -1,5 +1,11 @@
-"""The run step: guarded children forked from warm templates (see `pool`, `template`,
-`supervisor`, `guard`, `runner`, `protocol`)."""
+"""The run step: guarded children forked from warm templates.
+
+By process: `pool` (the grading process), `template` (warm, never holds a job),
+`supervisor` (one job), `guard` and `runner` (the job's child). Shared:
+`protocol` (messages), `outcome` (what a job produced), `strict` (checks of
+data from another process), `job`, `limits`, `uids`; kernel bindings:
+`landlock`, `seccomp`.
+"""
 
 from autograder.run.guard import Isolation
 from autograder.run.job import Cell, Job

@@ -24,117 +24,17 @@ import json
 import os
 import select
 import time
-from dataclasses import MISSING, asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields
 from typing import Any, ClassVar
 
+from autograder.run.outcome import STATUSES, CallResult, ErrorInfo, RunResult, StepResult
+from autograder.run.strict import MAX_DEPTH, ProtocolError, boolean, check_depth, fields_of, integer, number, text
+
 MAX_LINE_BYTES = 256 * 2**20  # one message
-MAX_DEPTH = 64  # JSON nesting of one message
-MAX_TEXT = 200_000  # an error message, traceback or output text
 
-
-class ProtocolError(ValueError):
-    """A message that is not what the protocol allows."""
-
-
-# ------------------------------------------------------------------ payloads
-
-
-@dataclass(frozen=True)
-class ErrorInfo:
-    """An exception raised by the student's code (or the grader's probe), as data.
-
-    Attributes:
-        type: the exception's class name, e.g. "ValueError".
-        message: `str(exc)`, shortened.
-        traceback: the frames that lie in the student's cells, formatted.
-        timed_out: the step was stopped at its own time limit.
-        line: the line of the student's cell the error points at (0: unknown).
-    """
-
-    type: str
-    message: str
-    traceback: str = ""
-    timed_out: bool = False
-    line: int = 0
-
-    def text(self) -> str:
-        """`Type: message`, then the student's traceback."""
-        head = f"{self.type}: {self.message}" if self.message else self.type
-        return head + (f"\n{self.traceback}" if self.traceback else "")
-
-    @classmethod
-    def decode(cls, data: Any) -> "ErrorInfo":
-        d = _fields(data, cls)
-        return cls(_str(d["type"], 200), _str(d["message"]), _str(d["traceback"]),
-                   _bool(d["timed_out"]), _int(d["line"], 0, 10**9))
-
-
-@dataclass(frozen=True)
-class StepResult:
-    """How one graded cell ran."""
-
-    ok: bool
-    error: ErrorInfo | None = None
-    seconds: float = 0.0
-
-    @classmethod
-    def decode(cls, data: Any) -> "StepResult":
-        d = _fields(data, cls)
-        return cls(_bool(d["ok"]), _optional(d["error"], ErrorInfo.decode), _float(d["seconds"]))
-
-
-@dataclass(frozen=True)
-class CallResult:
-    """How one case's call ran; `value` is plain data (see `autograder.plain`)."""
-
-    ok: bool
-    value: Any = None
-    error: ErrorInfo | None = None
-    seconds: float = 0.0
-
-    @classmethod
-    def decode(cls, data: Any) -> "CallResult":
-        d = _fields(data, cls)
-        return cls(_bool(d["ok"]), d["value"], _optional(d["error"], ErrorInfo.decode), _float(d["seconds"]))
-
-
-STATUSES = ("ok", "timeout", "memory", "cpu", "crashed", "exited", "protocol")
-
-
-@dataclass(frozen=True)
-class RunResult:
-    """Everything one job produced.
-
-    Attributes:
-        status: "ok" or why the job stopped early (one of `STATUSES`).
-        message: what happened, for people ("" when ok).
-        cells: exercise -> how its cell ran.
-        calls: one entry per call of the job, None where never reached.
-        output: what the student's code printed (capped).
-        wall_s: seconds from the request to the result.
-    """
-
-    status: str
-    message: str
-    cells: dict[str, StepResult]
-    calls: list[CallResult | None]
-    output: str = ""
-    wall_s: float = 0.0
-
-    @classmethod
-    def decode(cls, data: Any) -> "RunResult":
-        d = _fields(data, cls)
-        status = _str(d["status"], 20)
-        if status not in STATUSES:
-            raise ProtocolError(f"unknown status {status!r}")
-        cells = d["cells"]
-        if not isinstance(cells, dict):
-            raise ProtocolError("cells must be an object")
-        calls = d["calls"]
-        if not isinstance(calls, list):
-            raise ProtocolError("calls must be a list")
-        return cls(status, _str(d["message"]), {_str(k, 200): StepResult.decode(v) for k, v in cells.items()},
-                   [_optional(c, CallResult.decode) for c in calls], _str(d["output"]), _float(d["wall_s"]))
+__all__ = ["MAX_DEPTH", "CallDone", "CallResult", "CallStart", "CellDone", "CellStart", "Done", "ErrorInfo",
+           "Finished", "Forked", "JobRequest", "LineReader", "Message", "ProtocolError", "Ready", "RunResult",
+           "STATUSES", "SetupFailed", "Spawn", "Spawned", "StepResult", "Token", "decode", "encode", "write_line"]
 
 
 # ------------------------------------------------------------------ messages
@@ -264,27 +164,27 @@ def decode(line: bytes, allowed: tuple[type[Message], ...]) -> Message:
         data = json.loads(line)
     except (ValueError, RecursionError) as exc:
         raise ProtocolError(f"not a JSON message ({type(exc).__name__})") from None
-    _check_depth(data)
+    check_depth(data)
     if not isinstance(data, dict) or not isinstance(data.get("kind"), str):
         raise ProtocolError("a message must be an object with a kind")
     cls = _KINDS.get(data["kind"])
     if cls is None or cls not in allowed:
         raise ProtocolError(f"unexpected message kind {str(data['kind'])[:40]!r}")
     body = {k: v for k, v in data.items() if k != "kind"}
-    d = _fields(body, cls)
+    d = fields_of(body, cls)
     values = {}
     for f in fields(cls):
         raw = d[f.name]
         if f.name in _NESTED:
             values[f.name] = _NESTED[f.name](raw)
         elif f.name == "index":
-            values[f.name] = _int(raw, 0, 10**6)
+            values[f.name] = integer(raw, 0, 10**6)
         elif f.name == "secret":
-            values[f.name] = _str(raw, 200)
+            values[f.name] = text(raw, 200)
         elif f.name == "import_s":
-            values[f.name] = _float(raw)
+            values[f.name] = number(raw)
         elif f.name == "tf_context_started":
-            values[f.name] = _bool(raw)
+            values[f.name] = boolean(raw)
         elif f.name in ("preload_failed", "isolation", "job"):
             if not isinstance(raw, dict):
                 raise ProtocolError(f"{f.name} must be an object")
@@ -357,64 +257,3 @@ class LineReader:
             out += b
             if len(out) > self.limit:
                 raise ProtocolError(f"a message longer than {self.limit} bytes")
-
-
-# ------------------------------------------------------------------ checks
-
-
-def _check_depth(data: Any) -> None:
-    stack = [(data, 0)]
-    while stack:
-        value, depth = stack.pop()
-        if depth > MAX_DEPTH:
-            raise ProtocolError(f"a message nested deeper than {MAX_DEPTH} levels")
-        if isinstance(value, dict):
-            stack.extend((v, depth + 1) for v in value.values())
-        elif isinstance(value, list):
-            stack.extend((v, depth + 1) for v in value)
-
-
-def _fields(data: Any, cls: type) -> dict:
-    if not isinstance(data, dict):
-        raise ProtocolError(f"{cls.__name__} must be an object")
-    names = [f.name for f in fields(cls)]
-    extra = set(data) - set(names)
-    if extra:
-        raise ProtocolError(f"{cls.__name__} has unexpected fields {sorted(map(str, extra))[:3]}")
-    out = {}
-    for f in fields(cls):
-        if f.name in data:
-            out[f.name] = data[f.name]
-        elif f.default is not MISSING:
-            out[f.name] = f.default
-        else:
-            raise ProtocolError(f"{cls.__name__} lacks {f.name}")
-    return out
-
-
-def _str(value: Any, limit: int = MAX_TEXT) -> str:
-    if not isinstance(value, str):
-        raise ProtocolError(f"expected text, got {type(value).__name__}")
-    return value if len(value) <= limit else value[:limit] + " ..."
-
-
-def _bool(value: Any) -> bool:
-    if not isinstance(value, bool):
-        raise ProtocolError(f"expected true/false, got {type(value).__name__}")
-    return value
-
-
-def _int(value: Any, low: int, high: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise ProtocolError(f"expected an integer in [{low}, {high}]")
-    return value
-
-
-def _float(value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ProtocolError(f"expected a number, got {type(value).__name__}")
-    return float(value)
-
-
-def _optional(value: Any, decoder):
-    return None if value is None else decoder(value)
