@@ -252,7 +252,11 @@ class Grader:
 
     def load_references(self, paths: list[Path]) -> None:
         """Runs the references the class needs (each once, in its own sandbox), so that a pool can
-        warm up meanwhile; `grade` then finds them done."""
+        warm up meanwhile; `grade` then finds them done. With `config.assignment` set, no notebook
+        is read here."""
+        if self.config.assignment:
+            self._load_reference(self.config.assignment)
+            return
         for path in paths:
             try:
                 nb = read_notebook(Path(path))

@@ -17,11 +17,12 @@ import inspect
 import sys
 import threading
 import types
+from pathlib import Path
 from typing import Any, Callable
 
 from autograder.rules import TAMPERING, Rules, canonical
 
-LIBRARY_DIRS = tuple(str(__import__("pathlib").Path(__file__).resolve().parents[1] / p) for p in ("autograder", "course"))
+LIBRARY_DIRS = tuple(str(Path(__file__).resolve().parents[1] / p) for p in ("autograder", "course"))
 """Our own packages: their frames are never the student's."""
 
 
