@@ -9,6 +9,7 @@ from pathlib import Path
 
 import nbformat
 
+from autograder.colab import DEFAULT_INSTALL, is_setup_cell, setup_cell
 from autograder.notebook import CASES, GRADED, SETUP, SOLUTION_ONLY_TAG, first_line, read_notebook
 from autograder.spec import Assignment, Exercise
 
@@ -83,9 +84,14 @@ def strip_solutions(source: str) -> str:
     return "\n".join(out)
 
 
-def student_notebook(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
-    """The student copy: solutions stubbed, reference-only cells dropped, outputs cleared."""
-    student = copy.deepcopy(nb)
+def student_notebook(nb: nbformat.NotebookNode, install: str = DEFAULT_INSTALL) -> nbformat.NotebookNode:
+    """The student copy: solutions stubbed, reference-only cells dropped, outputs cleared.
+
+    Args:
+        nb: the reference notebook.
+        install: what the set-up cell installs on Colab (see `autograder.colab`).
+    """
+    student = with_install(copy.deepcopy(nb), install)
     kept = []
     for cell in student.cells:
         tags = cell.metadata.get("tags", [])
@@ -103,6 +109,18 @@ def student_notebook(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
     student.cells = kept
     student.nbformat, student.nbformat_minor = 4, 4  # no cell ids: stable files across editors
     return student
+
+
+def with_install(nb: nbformat.NotebookNode, install: str) -> nbformat.NotebookNode:
+    """`nb` with its `# COLAB SETUP` cell installing `install` (one is added first if there is none)."""
+    source = setup_cell(install)
+    cells = [c for c in nb.cells if c.cell_type == "code" and is_setup_cell(c.source)]
+    if not cells:
+        position = next((i for i, c in enumerate(nb.cells) if c.cell_type == "code"), len(nb.cells))
+        nb.cells.insert(position, nbformat.v4.new_code_cell(source))
+    for cell in cells:
+        cell.source = source
+    return nb
 
 
 def write_notebook(nb: nbformat.NotebookNode, path: Path) -> bool:

@@ -11,9 +11,11 @@ from autograder.assign import (
     public_cases,
     public_path,
     student_notebook,
+    with_install,
     write_notebook,
     write_public,
 )
+from autograder.colab import DEFAULT_INSTALL, check_install
 from autograder.grade import run_reference
 from autograder.notebook import read_notebook
 from autograder.run import Limits, Sandbox
@@ -39,9 +41,12 @@ def compute_public(assignment: Assignment, sandbox: Sandbox) -> dict:
 
 
 def assign_all(
-    solutions: Path, notebooks: Path, ids: list[str] | None = None, public_dir: Path = PUBLIC_DIR
+    solutions: Path, notebooks: Path, ids: list[str] | None = None, public_dir: Path = PUBLIC_DIR,
+    install: str = DEFAULT_INSTALL,
 ) -> list[str]:
     """Writes `notebooks/<id>.ipynb` and the public cases for each reference notebook.
+
+    `install` is what the notebooks' set-up cell installs on Colab.
 
     Returns:
         One line per file, saying whether it changed.
@@ -54,12 +59,13 @@ def assign_all(
             raise ValueError(f"no reference notebook for {sorted(missing)} in {solutions}")
     if not paths:
         raise ValueError(f"no reference notebooks (*.ipynb) in {solutions}")
+    check_install(install)
     lines = []
     with Sandbox(Limits(timeout_s=300, memory_mb=4096, cpu_s=600), workers=1) as sandbox:
         for path in paths:
             assignment = load_assignment(path)
             student_path = notebooks / f"{path.stem}.ipynb"
-            changed = write_notebook(student_notebook(read_notebook(path)), student_path)
+            changed = write_notebook(student_notebook(read_notebook(path), install), student_path)
             lines.append(f"{'wrote' if changed else 'unchanged'} {student_path}")
             target = public_path(assignment.id, public_dir)
             changed = write_public(compute_public(assignment, sandbox), target)
@@ -67,8 +73,11 @@ def assign_all(
     return lines
 
 
-def release(out_dir: Path, notebooks: Path, root: Path = ROOT) -> list[Path]:
+def release(out_dir: Path, notebooks: Path, root: Path = ROOT, install: str | None = None) -> list[Path]:
     """Copies what students need into `out_dir` and checks no solution went with it.
+
+    With `install`, the notebooks' set-up cells install that instead (see
+    `autograder.colab`).
 
     Raises:
         ValueError: a file of the bundle holds solution code or test cases.
@@ -82,7 +91,10 @@ def release(out_dir: Path, notebooks: Path, root: Path = ROOT) -> list[Path]:
             shutil.copy2(root / name, out_dir / name)
     (out_dir / "notebooks").mkdir(exist_ok=True)
     for nb in sorted(notebooks.glob("*.ipynb")):
-        shutil.copy2(nb, out_dir / "notebooks" / nb.name)
+        if install is None:
+            shutil.copy2(nb, out_dir / "notebooks" / nb.name)
+        else:
+            write_notebook(with_install(read_notebook(nb), check_install(install)), out_dir / "notebooks" / nb.name)
     files = [p for p in out_dir.rglob("*") if p.is_file()]
     for path in files:
         if path.suffix not in {".ipynb", ".json"}:

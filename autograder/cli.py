@@ -14,7 +14,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 def cmd_assign(args: argparse.Namespace) -> int:
     from autograder.build import assign_all
 
-    changed = assign_all(Path(args.solutions), Path(args.notebooks), ids=args.ids or None)
+    changed = assign_all(Path(args.solutions), Path(args.notebooks), ids=args.ids or None, install=args.install)
     for line in changed:
         print(line)
     return 0
@@ -23,7 +23,7 @@ def cmd_assign(args: argparse.Namespace) -> int:
 def cmd_release(args: argparse.Namespace) -> int:
     from autograder.build import release
 
-    files = release(Path(args.dir), Path(args.notebooks))
+    files = release(Path(args.dir), Path(args.notebooks), install=args.install)
     print(f"wrote a student bundle of {len(files)} files to {args.dir}")
     return 0
 
@@ -91,6 +91,10 @@ def cmd_gradescope(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from autograder.colab import DEFAULT_INSTALL
+
+    install_help = (f"what the notebooks' set-up cell installs on Colab: a pip requirement (default "
+                    f"{DEFAULT_INSTALL!r}), 'keras-seq-course @ git+https://...' or a wheel's URL")
     parser = argparse.ArgumentParser(prog="autograder", description="Assign, check and grade the course notebooks.")
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -98,11 +102,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("ids", nargs="*", help="assignment ids (default: all)")
     p.add_argument("--solutions", default="solutions")
     p.add_argument("--notebooks", default="notebooks")
+    p.add_argument("--install", default=DEFAULT_INSTALL, metavar="SOURCE", help=install_help)
     p.set_defaults(func=cmd_assign)
 
     p = sub.add_parser("release", help="write a student bundle (no solutions, no hidden cases)")
     p.add_argument("dir")
     p.add_argument("--notebooks", default="notebooks")
+    p.add_argument("--install", default=None, metavar="SOURCE",
+                   help="rewrite the notebooks' set-up cells to install SOURCE on Colab (default: as assigned)")
     p.set_defaults(func=cmd_release)
 
     p = sub.add_parser("gradescope", help="write an upload-ready Gradescope autograder zip for one assignment")

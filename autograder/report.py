@@ -339,19 +339,22 @@ def summary_table(results: list[SubmissionResult]) -> str:
 
 
 class ProgressBar:
-    """A one-line progress bar on stderr (plain lines when not a terminal)."""
+    """Grading progress as a `tqdm` bar: a live bar in a terminal or a notebook, sparse lines in a log.
+
+    Called as `progress(done, total)` by `Grader.grade` and the cluster runner.
+    """
 
     def __init__(self, label: str = "grading", stream=None) -> None:
         self.label, self.stream = label, stream if stream is not None else sys.stderr
-        self.tty = hasattr(stream, "isatty") and stream.isatty()
+        self.bar = None
 
     def __call__(self, done: int, total: int) -> None:
-        width = 30
-        filled = int(width * done / max(total, 1))
-        bar = "#" * filled + "." * (width - filled)
-        text = f"{self.label} [{bar}] {done}/{total}"
-        if self.tty:
-            self.stream.write("\r" + text + ("\n" if done >= total else ""))
-        elif done >= total or done == 1 or done % 10 == 0:
-            self.stream.write(text + "\n")
-        self.stream.flush()
+        from tqdm.auto import tqdm
+
+        if self.bar is None:
+            tty = hasattr(self.stream, "isatty") and self.stream.isatty()
+            self.bar = tqdm(total=total, desc=self.label, unit="notebook", file=self.stream, dynamic_ncols=True,
+                            mininterval=0.2 if tty else 10.0, leave=True)
+        self.bar.update(done - self.bar.n)
+        if done >= total:
+            self.bar.close()
