@@ -82,6 +82,8 @@ def release(out_dir: Path, notebooks: Path, root: Path = ROOT, install: str | No
     Raises:
         ValueError: a file of the bundle holds solution code or test cases.
     """
+    if install is not None:
+        install = check_install(install)  # before anything is written
     out_dir.mkdir(parents=True, exist_ok=True)
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
     for package in BUNDLE_PACKAGES:
@@ -94,7 +96,7 @@ def release(out_dir: Path, notebooks: Path, root: Path = ROOT, install: str | No
         if install is None:
             shutil.copy2(nb, out_dir / "notebooks" / nb.name)
         else:
-            write_notebook(with_install(read_notebook(nb), check_install(install)), out_dir / "notebooks" / nb.name)
+            write_notebook(with_install(read_notebook(nb), install), out_dir / "notebooks" / nb.name)
     files = [p for p in out_dir.rglob("*") if p.is_file()]
     for path in files:
         if path.suffix not in {".ipynb", ".json"}:
