@@ -77,6 +77,22 @@ def cmd_grade(args: argparse.Namespace) -> int:
     elapsed = time.perf_counter() - start
     print(summary_table(results))
     print(f"\n{len(results)} submissions graded in {elapsed:.1f} s; gradebook: {gradebook}")
+    for path in _exports(args, out):
+        print(f"exported {path}")
+    return 0
+
+
+def _exports(args: argparse.Namespace, out: Path) -> list[Path]:
+    from autograder.export import export
+
+    columns = dict(item.split("=", 1) for item in args.canvas_column or [])
+    return export(out, args.export or [], Path(args.roster) if args.roster else None, columns)
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    args.export = args.export or ["canvas"]
+    for path in _exports(args, Path(args.out)):
+        print(f"exported {path}")
     return 0
 
 
@@ -88,6 +104,21 @@ def cmd_gradescope(args: argparse.Namespace) -> int:
     build_bundle(config, Path(args.solutions), out)
     print(f"wrote {out}: upload it as the assignment's autograder on Gradescope (Ubuntu base image)")
     return 0
+
+
+def _add_export_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--export", action="append", choices=("csv", "canvas"), default=None,
+                   help="also write the grades for an LMS: `canvas` writes canvas.csv for Canvas' gradebook "
+                        "import; `csv` is gradebook.csv (always written). Repeatable.")
+    p.add_argument("--canvas-column", action="append", default=None, metavar="ID=HEADER", type=_column,
+                   help="the Canvas column of an assignment, e.g. 'A2=A2: vanilla RNN (1234)' (the number is the "
+                        "assignment's Canvas ID, so Canvas updates it instead of creating a new one)")
+
+
+def _column(text: str) -> str:
+    if "=" not in text or not text.split("=", 1)[0].strip() or not text.split("=", 1)[1].strip():
+        raise argparse.ArgumentTypeError(f"expected ASSIGNMENT=HEADER, e.g. 'A2=A2 (1234)'; got {text!r}")
+    return text
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -147,7 +178,15 @@ def build_parser() -> argparse.ArgumentParser:
                    help="a CSV with `file` and `student` columns naming each file's row")
     p.add_argument("--require-isolation", action="store_true",
                    help="refuse to grade unless every layer of the kernel boundary is in force")
+    _add_export_options(p)
     p.set_defaults(func=cmd_grade)
+
+    p = sub.add_parser("export", help="write LMS files from an earlier run's gradebook.csv")
+    p.add_argument("out", help="the folder `autograder grade --out` wrote")
+    p.add_argument("--roster", default=None, help="a roster CSV with optional name, canvas_id, sis_user_id, "
+                   "sis_login_id and section columns")
+    _add_export_options(p)
+    p.set_defaults(func=cmd_export)
     return parser
 
 
