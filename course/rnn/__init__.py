@@ -7,13 +7,16 @@ wrap them; `copy_weights`, `keras_twin` and `from_keras` move between ours
 and Keras'.
 """
 
-from course.rnn.cell_base import CellLayer, RecurrentCell
+from course.rnn.bidirectional import ScanBidirectional
+from course.rnn.cell_base import RecurrentCell
+from course.rnn.cell_layer import CellLayer
 from course.rnn.gru import GRUCell, ScanGRU
 from course.rnn.interop import copy_weights, from_keras, keras_twin
+from course.rnn.layer import ScanRNN
 from course.rnn.lstm import LSTMCell, ScanLSTM
-from course.rnn.scan import ScanRNN, scan_rnn, zero_states
+from course.rnn.scan import scan_rnn, zero_states
 from course.rnn.simple import ScanSimpleRNN, SimpleRNNCell
-from course.rnn.wrappers import ScanBidirectional, StackedRNN
+from course.rnn.stacked import StackedRNN
 
 __all__ = [
     "CellLayer",

@@ -1,20 +1,47 @@
-"""What every recurrent cell here shares: units, activations, initialisers, config."""
+"""What every recurrent cell here shares: units, activations, weights, dropout, config."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Sequence
 
 import keras
+import tensorflow as tf
 
-from course.rnn.scan import ScanRNN
+# Constructor arguments a cell takes, in Keras' names; `CellLayer` routes these to its cell.
+CELL_ARGS = (
+    "activation",
+    "recurrent_activation",
+    "use_bias",
+    "kernel_initializer",
+    "recurrent_initializer",
+    "bias_initializer",
+    "kernel_regularizer",
+    "recurrent_regularizer",
+    "bias_regularizer",
+    "kernel_constraint",
+    "recurrent_constraint",
+    "bias_constraint",
+    "dropout",
+    "recurrent_dropout",
+    "seed",
+    "implementation",
+    "unit_forget_bias",
+    "reset_after",
+)
+
+
+def _rate(name: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value <= 1.0:
+        raise ValueError(f"`{name}` must be a number between 0 and 1; got {value!r}.")
+    return float(value)
 
 
 class RecurrentCell(keras.layers.Layer):
     """Base for cells that follow Keras' contract: `call(x_t, states) -> (y_t, new_states)`.
 
     Subclasses set `gates` (how many blocks of `units` columns the kernels
-    hold, in Keras' order) and implement `build` and `call`. Weight names and
-    shapes match Keras' own cells, so `set_weights(keras_layer.get_weights())`
+    hold, in Keras' order) and implement `build` and `step_projected`. Weight
+    names and shapes match Keras' own cells, so `set_weights(keras_layer.get_weights())`
     copies weights in either direction.
 
     Args:
@@ -23,6 +50,14 @@ class RecurrentCell(keras.layers.Layer):
         recurrent_activation: the gates' activation.
         use_bias: whether the cell has biases.
         kernel_initializer, recurrent_initializer, bias_initializer: as in Keras.
+        kernel_regularizer, recurrent_regularizer, bias_regularizer: as in Keras.
+        kernel_constraint, recurrent_constraint, bias_constraint: as in Keras.
+        dropout: fraction of the inputs dropped; one mask per sequence, in training only.
+        recurrent_dropout: fraction of the previous state dropped, likewise.
+        seed: seed of the dropout masks.
+        implementation: Keras' 1 or 2; as in Keras it only decides whether a
+            gated cell draws one dropout mask per gate (1) or one in all (2).
+            `recurrent_dropout > 0` implies 1.
     """
 
     gates = 1
@@ -36,6 +71,16 @@ class RecurrentCell(keras.layers.Layer):
         kernel_initializer: str | Any = "glorot_uniform",
         recurrent_initializer: str | Any = "orthogonal",
         bias_initializer: str | Any = "zeros",
+        kernel_regularizer: str | Any = None,
+        recurrent_regularizer: str | Any = None,
+        bias_regularizer: str | Any = None,
+        kernel_constraint: str | Any = None,
+        recurrent_constraint: str | Any = None,
+        bias_constraint: str | Any = None,
+        dropout: float = 0.0,
+        recurrent_dropout: float = 0.0,
+        seed: int | None = None,
+        implementation: int = 2,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -48,34 +93,127 @@ class RecurrentCell(keras.layers.Layer):
         self.kernel_initializer = keras.initializers.get(kernel_initializer)
         self.recurrent_initializer = keras.initializers.get(recurrent_initializer)
         self.bias_initializer = keras.initializers.get(bias_initializer)
+        self.kernel_regularizer = keras.regularizers.get(kernel_regularizer)
+        self.recurrent_regularizer = keras.regularizers.get(recurrent_regularizer)
+        self.bias_regularizer = keras.regularizers.get(bias_regularizer)
+        self.kernel_constraint = keras.constraints.get(kernel_constraint)
+        self.recurrent_constraint = keras.constraints.get(recurrent_constraint)
+        self.bias_constraint = keras.constraints.get(bias_constraint)
+        self.dropout = _rate("dropout", dropout)
+        self.recurrent_dropout = _rate("recurrent_dropout", recurrent_dropout)
+        self.implementation = 1 if self.recurrent_dropout else implementation
+        self.seed = seed
+        self.seed_generator = keras.random.SeedGenerator(seed)
 
     @property
     def output_size(self) -> int:
         return self.units
 
+    # --- weights -----------------------------------------------------------------
+
     def _add_kernels(self, input_dim: int) -> None:
         width = self.units * self.gates
         self.kernel = self.add_weight(
-            shape=(input_dim, width), initializer=self.kernel_initializer, name="kernel"
+            shape=(input_dim, width),
+            initializer=self.kernel_initializer,
+            regularizer=self.kernel_regularizer,
+            constraint=self.kernel_constraint,
+            name="kernel",
         )
         self.recurrent_kernel = self.add_weight(
-            shape=(self.units, width), initializer=self.recurrent_initializer, name="recurrent_kernel"
+            shape=(self.units, width),
+            initializer=self.recurrent_initializer,
+            regularizer=self.recurrent_regularizer,
+            constraint=self.recurrent_constraint,
+            name="recurrent_kernel",
         )
 
-    def project_inputs(self, inputs: Any) -> Any:
-        """The input's share of every gate: `x W (+ input bias)`, `(..., D) -> (..., gates * H)`."""
-        projected = keras.ops.matmul(inputs, self.kernel)
+    def _add_bias(self, shape: tuple, initializer: Any = None) -> None:
+        self.bias = (
+            self.add_weight(
+                shape=shape,
+                initializer=initializer or self.bias_initializer,
+                regularizer=self.bias_regularizer,
+                constraint=self.bias_constraint,
+                name="bias",
+            )
+            if self.use_bias
+            else None
+        )
+
+    # --- dropout -----------------------------------------------------------------
+
+    def dropout_masks(self, x_0: Any, h_0: Any, training: bool | None) -> tuple[list | None, list | None]:
+        """Keras' dropout masks for one batch of sequences, reused at every step.
+
+        Drawn in Keras' order from `seed_generator` (input masks, then
+        recurrent masks; one per gate with `implementation=1`), and drawn
+        whenever a rate is set, as Keras does, so a seed gives Keras' masks.
+
+        Args:
+            x_0: one step of inputs, `(B, D)`.
+            h_0: the first state, `(B, H)`.
+            training: masks apply only when true.
+
+        Returns:
+            `(input_masks, recurrent_masks)`: each None or a list of `(B, D)` /
+            `(B, H)` masks (1 or `gates` of them).
+        """
+        count = self.gates if self.implementation == 1 else 1
+
+        def draw(like: Any, rate: float) -> list | None:
+            if rate <= 0:
+                return None
+            ones = keras.ops.ones_like(like)
+            masks = [keras.random.dropout(ones, rate=rate, seed=self.seed_generator) for _ in range(count)]
+            return masks if training and rate < 1.0 else None
+
+        return draw(x_0, self.dropout), draw(h_0, self.recurrent_dropout)
+
+    # --- the step ----------------------------------------------------------------
+
+    def project_inputs(self, inputs: Any, input_masks: Sequence[Any] | None = None) -> Any:
+        """The input's share of every gate: `x W (+ input bias)`, `(..., D) -> (..., gates * H)`.
+
+        With dropout masks (`(B, D)` each, broadcast over any leading time
+        axis), gate block g reads `x * masks[g]` (one mask: every block).
+        """
+        kernel = self.kernel
+        if not input_masks:
+            projected = keras.ops.matmul(inputs, kernel)
+        elif len(input_masks) == 1:
+            projected = keras.ops.matmul(inputs * input_masks[0], kernel)
+        else:
+            blocks = keras.ops.split(kernel, len(input_masks), axis=-1)
+            projected = keras.ops.concatenate(
+                [keras.ops.matmul(inputs * m, k) for m, k in zip(input_masks, blocks)], axis=-1
+            )
         bias = self._input_bias()
         return projected if bias is None else projected + bias
 
     def _input_bias(self) -> Any:
         return self.bias if self.use_bias else None
 
-    def step_projected(self, projected: Any, states: Any) -> tuple:
+    @staticmethod
+    def recurrent_product(h: tf.Tensor, kernel: Any, masks: Sequence[Any] | None) -> tf.Tensor:
+        """`h U`, block g of U reading `h * masks[g]` when recurrent dropout masks are given."""
+        if not masks:
+            return tf.matmul(h, kernel)
+        if len(masks) == 1:
+            return tf.matmul(h * masks[0], kernel)
+        blocks = tf.split(kernel, len(masks), axis=-1)
+        return tf.concat([tf.matmul(h * m, k) for m, k in zip(masks, blocks)], axis=-1)
+
+    def step_projected(self, projected: Any, states: Any, recurrent_masks: Sequence[Any] | None = None) -> tuple:
         """One step given `project_inputs(x_t)`: returns `(y_t, new_states)`."""
         raise NotImplementedError
 
     def call(self, inputs: Any, states: Any, training: bool | None = None) -> tuple:
+        """One step, `(B, D)` and states in, `(y_t, new_states)` out.
+
+        Dropout is the loop's job (`scan_rnn` draws one mask per sequence),
+        so a cell called on its own, or under `keras.layers.RNN`, drops nothing.
+        """
         return self.step_projected(self.project_inputs(inputs), states)
 
     @staticmethod
@@ -88,6 +226,7 @@ class RecurrentCell(keras.layers.Layer):
 
     def get_config(self) -> dict:
         config = super().get_config()
+        reg, con = keras.regularizers.serialize, keras.constraints.serialize
         config.update(
             units=self.units,
             activation=keras.activations.serialize(self.activation),
@@ -96,64 +235,14 @@ class RecurrentCell(keras.layers.Layer):
             kernel_initializer=keras.initializers.serialize(self.kernel_initializer),
             recurrent_initializer=keras.initializers.serialize(self.recurrent_initializer),
             bias_initializer=keras.initializers.serialize(self.bias_initializer),
+            kernel_regularizer=reg(self.kernel_regularizer),
+            recurrent_regularizer=reg(self.recurrent_regularizer),
+            bias_regularizer=reg(self.bias_regularizer),
+            kernel_constraint=con(self.kernel_constraint),
+            recurrent_constraint=con(self.recurrent_constraint),
+            bias_constraint=con(self.bias_constraint),
+            dropout=self.dropout,
+            recurrent_dropout=self.recurrent_dropout,
+            seed=self.seed,
         )
         return config
-
-
-CELL_ARGS = (
-    "activation",
-    "recurrent_activation",
-    "use_bias",
-    "kernel_initializer",
-    "recurrent_initializer",
-    "bias_initializer",
-    "unit_forget_bias",
-    "reset_after",
-)
-
-
-class CellLayer(ScanRNN):
-    """A `ScanRNN` over one cell class, built from `units` like Keras' layers.
-
-    Subclasses set `cell_class`. Cell arguments (activation, initialisers,
-    ...) are accepted inline and appear inline in `get_config`, as in Keras.
-    """
-
-    cell_class: type[RecurrentCell] = RecurrentCell
-
-    def __init__(
-        self,
-        units: int,
-        return_sequences: bool = False,
-        return_state: bool = False,
-        go_backwards: bool = False,
-        zero_output_for_mask: bool = False,
-        **kwargs: Any,
-    ) -> None:
-        cell_kwargs = {k: kwargs.pop(k) for k in list(kwargs) if k in CELL_ARGS}
-        kwargs.pop("cell", None)
-        super().__init__(
-            self.cell_class(units, **cell_kwargs),
-            return_sequences=return_sequences,
-            return_state=return_state,
-            go_backwards=go_backwards,
-            zero_output_for_mask=zero_output_for_mask,
-            **kwargs,
-        )
-
-    @property
-    def units(self) -> int:
-        return self.cell.units
-
-    def get_config(self) -> dict:
-        config = super().get_config()
-        config.pop("cell")
-        cell_config = self.cell.get_config()
-        for key in ("name", "trainable", "dtype"):
-            cell_config.pop(key, None)
-        config.update(cell_config)
-        return config
-
-    @classmethod
-    def from_config(cls, config: dict) -> "CellLayer":
-        return cls(**config)

@@ -7,7 +7,8 @@ from typing import Any
 import keras
 import tensorflow as tf
 
-from course.rnn.cell_base import CellLayer, RecurrentCell
+from course.rnn.cell_base import RecurrentCell
+from course.rnn.cell_layer import CellLayer
 
 
 @keras.saving.register_keras_serializable(package="course")
@@ -37,11 +38,7 @@ class GRUCell(RecurrentCell):
 
     def build(self, input_shape: tuple) -> None:
         self._add_kernels(int(input_shape[-1]))
-        if self.use_bias:
-            shape = (2, 3 * self.units) if self.reset_after else (3 * self.units,)
-            self.bias = self.add_weight(shape=shape, initializer=self.bias_initializer, name="bias")
-        else:
-            self.bias = None
+        self._add_bias((2, 3 * self.units) if self.reset_after else (3 * self.units,))
         self.built = True
 
     def _input_bias(self) -> Any:
@@ -49,12 +46,12 @@ class GRUCell(RecurrentCell):
             return None
         return self.bias[0] if self.reset_after else self.bias
 
-    def step_projected(self, x_proj: tf.Tensor, states: Any) -> tuple:
+    def step_projected(self, x_proj: tf.Tensor, states: Any, recurrent_masks: Any = None) -> tuple:
         h_prev = self._first_state(states)  # (B, H)
         H = self.units
         x_z, x_r, x_h = tf.split(x_proj, 3, axis=-1)  # (B, H) each
         if self.reset_after:
-            h_proj = tf.matmul(h_prev, self.recurrent_kernel)  # (B, 3H)
+            h_proj = self.recurrent_product(h_prev, self.recurrent_kernel, recurrent_masks)  # (B, 3H)
             if self.bias is not None:
                 h_proj = h_proj + self.bias[1]
             h_z, h_r, h_h = tf.split(h_proj, 3, axis=-1)
@@ -62,10 +59,13 @@ class GRUCell(RecurrentCell):
             r = self.recurrent_activation(x_r + h_r)
             candidate = self.activation(x_h + r * h_h)
         else:
-            h_zr = tf.matmul(h_prev, self.recurrent_kernel[:, : 2 * H])  # (B, 2H)
+            masks = list(recurrent_masks or [])
+            masks = masks * 3 if len(masks) == 1 else masks
+            h_zr = self.recurrent_product(h_prev, self.recurrent_kernel[:, : 2 * H], masks[:2])  # (B, 2H)
             z = self.recurrent_activation(x_z + h_zr[:, :H])
             r = self.recurrent_activation(x_r + h_zr[:, H:])
-            candidate = self.activation(x_h + tf.matmul(r * h_prev, self.recurrent_kernel[:, 2 * H :]))
+            h_h = h_prev * masks[2] if masks else h_prev
+            candidate = self.activation(x_h + tf.matmul(r * h_h, self.recurrent_kernel[:, 2 * H :]))
         h = z * h_prev + (1.0 - z) * candidate  # (B, H)
         return h, [h]
 
@@ -80,3 +80,4 @@ class ScanGRU(CellLayer):
     """`keras.layers.GRU`'s twin, run by our `tf.scan` loop (same weights, same outputs)."""
 
     cell_class = GRUCell
+    has_cudnn_option = True  # accepted for Keras configs; "auto" and False both mean our loop

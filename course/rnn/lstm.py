@@ -7,7 +7,8 @@ from typing import Any
 import keras
 import tensorflow as tf
 
-from course.rnn.cell_base import CellLayer, RecurrentCell
+from course.rnn.cell_base import RecurrentCell
+from course.rnn.cell_layer import CellLayer
 
 
 @keras.saving.register_keras_serializable(package="course")
@@ -36,12 +37,7 @@ class LSTMCell(RecurrentCell):
 
     def build(self, input_shape: tuple) -> None:
         self._add_kernels(int(input_shape[-1]))
-        if self.use_bias:
-            self.bias = self.add_weight(
-                shape=(4 * self.units,), initializer=self._bias_initializer(), name="bias"
-            )
-        else:
-            self.bias = None
+        self._add_bias((4 * self.units,), self._bias_initializer())
         self.built = True
 
     def _bias_initializer(self) -> Any:
@@ -58,9 +54,9 @@ class LSTMCell(RecurrentCell):
 
         return initializer
 
-    def step_projected(self, projected: tf.Tensor, states: Any) -> tuple:
+    def step_projected(self, projected: tf.Tensor, states: Any, recurrent_masks: Any = None) -> tuple:
         h_prev, c_prev = states[0], states[1]  # (B, H), (B, H)
-        z = projected + tf.matmul(h_prev, self.recurrent_kernel)  # (B, 4H)
+        z = projected + self.recurrent_product(h_prev, self.recurrent_kernel, recurrent_masks)  # (B, 4H)
         z_i, z_f, z_c, z_o = tf.split(z, 4, axis=-1)
         i = self.recurrent_activation(z_i)
         f = self.recurrent_activation(z_f)
@@ -80,3 +76,4 @@ class ScanLSTM(CellLayer):
     """`keras.layers.LSTM`'s twin, run by our `tf.scan` loop (same weights, same outputs)."""
 
     cell_class = LSTMCell
+    has_cudnn_option = True  # accepted for Keras configs; "auto" and False both mean our loop

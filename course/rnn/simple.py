@@ -7,7 +7,8 @@ from typing import Any
 import keras
 import tensorflow as tf
 
-from course.rnn.cell_base import CellLayer, RecurrentCell
+from course.rnn.cell_base import RecurrentCell
+from course.rnn.cell_layer import CellLayer
 
 
 @keras.saving.register_keras_serializable(package="course")
@@ -28,17 +29,13 @@ class SimpleRNNCell(RecurrentCell):
 
     def build(self, input_shape: tuple) -> None:
         self._add_kernels(int(input_shape[-1]))
-        self.bias = (
-            self.add_weight(shape=(self.units,), initializer=self.bias_initializer, name="bias")
-            if self.use_bias
-            else None
-        )
+        self._add_bias((self.units,))
         self.built = True
 
-    def step_projected(self, projected: tf.Tensor, states: Any) -> tuple:
+    def step_projected(self, projected: tf.Tensor, states: Any, recurrent_masks: Any = None) -> tuple:
         h_prev = self._first_state(states)  # (B, H)
-        h = self.activation(projected + tf.matmul(h_prev, self.recurrent_kernel))  # (B, H)
-        return h, [h]
+        h = self.activation(projected + self.recurrent_product(h_prev, self.recurrent_kernel, recurrent_masks))
+        return h, [h]  # (B, H)
 
     def get_config(self) -> dict:
         config = super().get_config()
@@ -53,7 +50,9 @@ class ScanSimpleRNN(CellLayer):
     Args:
         units: hidden size H.
         return_sequences, return_state, go_backwards, zero_output_for_mask: as in Keras.
-        **kwargs: cell arguments (activation, initialisers, use_bias) and layer arguments.
+        **kwargs: cell arguments (activation, initialisers, regularizers,
+            constraints, dropout, ...) and layer arguments (stateful, unroll,
+            dtype, trainable, ...), all as in `keras.layers.SimpleRNN`.
     """
 
     cell_class = SimpleRNNCell
