@@ -11,7 +11,7 @@ import nbformat
 
 from autograder.colab import DEFAULT_INSTALL, is_setup_cell, setup_cell
 from autograder.notebook import CASES, GRADED, SETUP, SOLUTION_ONLY_TAG, first_line, read_notebook
-from autograder.spec import Assignment, Exercise
+from autograder.spec import Assignment, Exercise, Leaderboard
 
 BEGIN = re.compile(r"^(\s*)###\s*BEGIN SOLUTION\s*$")
 END = re.compile(r"^\s*###\s*END SOLUTION\s*$")
@@ -55,7 +55,15 @@ def load_assignment(path: str | Path) -> Assignment:
     for ex in exercises:
         if ex.name not in cells:
             raise ValueError(f"{path}: exercise {ex.name!r} has no cell starting with `# GRADED: {ex.name}`.")
-    return Assignment(aid, list(exercises), setup, cells)
+    board = list(namespace.get("LEADERBOARD", []))
+    for entry in board:
+        if not isinstance(entry, Leaderboard):
+            raise ValueError(f"{path}: LEADERBOARD must be a list of autograder.spec.Leaderboard.")
+        cases = {c.name for ex in exercises if ex.name == entry.exercise for c in ex.cases}
+        if entry.case not in cases:
+            raise ValueError(f"{path}: leaderboard {entry.name!r} measures {entry.exercise}/{entry.case}, "
+                             "which is not a case of the assignment.")
+    return Assignment(aid, list(exercises), setup, cells, board)
 
 
 def strip_solutions(source: str) -> str:

@@ -32,7 +32,7 @@ def public_only(assignment: Assignment) -> Assignment:
     from dataclasses import replace
 
     exercises = [replace(ex, cases=tuple(c for c in ex.cases if not c.hidden)) for ex in assignment.exercises]
-    return Assignment(assignment.id, exercises, assignment.setup, assignment.cells)
+    return Assignment(assignment.id, exercises, assignment.setup, assignment.cells, assignment.leaderboard)
 
 
 def compute_public(assignment: Assignment, sandbox: Sandbox) -> dict:

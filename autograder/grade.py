@@ -17,12 +17,12 @@ import threading
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 from autograder.assign import PUBLIC_DIR, load_assignment
 from autograder.judge import STATUS_MESSAGES, judge_exercise
 from autograder.notebook import GRADED, Located, NotebookError, first_line, locate, read_notebook
-from autograder.results import SubmissionResult
+from autograder.results import LeaderboardEntry, SubmissionResult
 from autograder.roster import student_keys
 from autograder.rules import static_violations, violation_message
 from autograder.run import Cell, Job, Limits, RunResult, Sandbox
@@ -119,6 +119,18 @@ def reference_values(assignment: Assignment, limits: Limits) -> tuple[dict, dict
                 expected = run_reference(assignment, own, seconds)
             _REFERENCE_CACHE[key] = (expected, seconds)
         return _REFERENCE_CACHE[key]
+
+
+def leaderboard_entries(assignment: Assignment, result: SubmissionResult,
+                        calls: dict[tuple[str, str], Any]) -> list[LeaderboardEntry]:
+    """What the grader measured for the assignment's leaderboard, for the cases this submission passed."""
+    passed = {(ex.name, c.name) for ex in result.exercises for c in ex.cases if c.passed}
+    entries = []
+    for board in assignment.leaderboard:
+        call = calls.get((board.exercise, board.case))
+        if (board.exercise, board.case) in passed and call is not None and call.ok:
+            entries.append(LeaderboardEntry(board.name, round(call.seconds * 1000.0, 3), board.order))
+    return entries
 
 
 def with_step_limits(job: Job, seconds: dict[tuple[str, str], float], factor: float, floor_s: float) -> Job:
@@ -378,3 +390,4 @@ class Grader:
                     broken_rule=broken,
                 )
             )
+        result.leaderboard = leaderboard_entries(assignment, result, calls)

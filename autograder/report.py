@@ -90,6 +90,8 @@ def gradescope_results(result: SubmissionResult, hidden_visibility: str = HIDDEN
     }
     if stdout_visibility is not None:
         data["stdout_visibility"] = stdout_visibility
+    if result.leaderboard:
+        data["leaderboard"] = [{"name": e.name, "value": e.value, "order": e.order} for e in result.leaderboard]
     return data
 
 

@@ -36,6 +36,15 @@ class ExerciseResult:
 
 
 @dataclass
+class LeaderboardEntry:
+    """One leaderboard value the grader measured (Gradescope's `leaderboard` item)."""
+
+    name: str
+    value: float
+    order: str = "asc"
+
+
+@dataclass
 class SubmissionResult:
     """A whole submission."""
 
@@ -45,6 +54,7 @@ class SubmissionResult:
     problem: str = ""  # a problem with the whole submission (not a notebook, timed out, ...)
     wall_s: float = 0.0
     output: str = ""
+    leaderboard: list[LeaderboardEntry] = field(default_factory=list)
 
     @property
     def points(self) -> float:

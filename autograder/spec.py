@@ -102,6 +102,32 @@ class Exercise:
         return float(self.worth) * case.points / total if total else 0.0
 
 
+@dataclass(frozen=True)
+class Leaderboard:
+    """A leaderboard column that the grader measures itself (never a number the notebook reports).
+
+    Args:
+        name: the column's title on Gradescope's leaderboard.
+        exercise, case: the case measured; a submission that fails it gets no entry.
+        measure: "milliseconds", the case's run time in the sandbox (the only
+            measure so far: it differs between correct solutions and cannot be
+            claimed, only earned).
+        order: "asc" when smaller is better.
+    """
+
+    name: str
+    exercise: str
+    case: str
+    measure: str = "milliseconds"
+    order: str = "asc"
+
+    def __post_init__(self) -> None:
+        if self.measure != "milliseconds":
+            raise ValueError(f"Leaderboard {self.name!r}: measure must be 'milliseconds'; got {self.measure!r}.")
+        if self.order not in ("asc", "desc"):
+            raise ValueError(f"Leaderboard {self.name!r}: order must be 'asc' or 'desc'; got {self.order!r}.")
+
+
 @dataclass
 class Assignment:
     """An assignment as read from its reference notebook."""
@@ -110,6 +136,7 @@ class Assignment:
     exercises: list[Exercise]
     setup: list[str] = field(default_factory=list)
     cells: dict[str, str] = field(default_factory=dict)  # exercise -> reference cell source
+    leaderboard: list[Leaderboard] = field(default_factory=list)
 
     def exercise(self, name: str) -> Exercise:
         for ex in self.exercises:

@@ -108,3 +108,19 @@ def test_release_bundle_has_no_solution_code(tmp_path):
                 if len(line) > 25 and not line.startswith("#"):
                     assert json.dumps(line)[1:-1] not in text and line not in text, f"{name}: {line!r} leaked"
     assert not list((tmp_path / "bundle").rglob("solutions"))
+
+
+def test_a_leaderboard_must_measure_a_case_of_the_assignment(tmp_path):
+    import nbformat
+
+    from autograder.assign import load_assignment
+    from autograder.spec import Leaderboard
+    from tiny_assignment import ADD_ONE, CASES, SCALED_SUM, SETUP, notebook
+
+    with pytest.raises(ValueError, match="measure must be"):
+        Leaderboard("x", "add_one", "one value", measure="accuracy")
+    wrong = CASES.replace('"add_one", "many values")', '"add_one", "no such case")')
+    assert wrong != CASES
+    nbformat.write(notebook(SETUP, wrong, ADD_ONE, SCALED_SUM), tmp_path / "T1.ipynb")
+    with pytest.raises(ValueError, match="not a case of the assignment"):
+        load_assignment(tmp_path / "T1.ipynb")

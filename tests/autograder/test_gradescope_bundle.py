@@ -65,12 +65,15 @@ def test_a_full_submission_scores_full_marks_with_hidden_cases_shown_after_the_d
     hidden = [t for t in data["tests"] if "hidden case" in t["name"]]
     assert hidden and all(t["visibility"] == "after_due_date" for t in hidden)
     assert all(t["visibility"] == "visible" for t in data["tests"] if t not in hidden)
+    (entry,) = data["leaderboard"]  # the grader's own timing of the hidden case it passed
+    assert entry["name"] == "add_one on 50 values (ms)" and entry["order"] == "asc" and 0 < entry["value"] < 60_000
 
 
 def test_a_blank_submission_scores_zero_and_says_why(bundle, tmp_path):
     data = grade_in_autograder_folder(bundle, tmp_path / "autograder",
                                       notebook(SETUP, strip_solutions(ADD_ONE), strip_solutions(SCALED_SUM)))
     assert data["score"] == 0 and "not implemented yet" in data["tests"][0]["output"]
+    assert "leaderboard" not in data, "a failed case earns no leaderboard entry"
 
 
 def test_no_notebook_gives_a_clear_zero(bundle, tmp_path):

@@ -5,7 +5,7 @@ import nbformat
 SETUP = "# SETUP\nimport numpy as np\nimport tensorflow as tf\n"
 CASES = '''# CASES
 import numpy as np
-from autograder.spec import Case, Exercise
+from autograder.spec import Case, Exercise, Leaderboard
 
 def vector(n):
     return lambda rng: [rng.normal(size=(n,)).astype("float32")]
@@ -24,6 +24,7 @@ EXERCISES = [
         Case("k=-1", vector_and_k(7, -1.0), hidden=True, grad_wrt=(0,), hint="multiply after summing"),
     )),
 ]
+LEADERBOARD = [Leaderboard("add_one on 50 values (ms)", "add_one", "many values")]
 '''
 ADD_ONE = "# GRADED: add_one\ndef add_one(x):\n    ### BEGIN SOLUTION\n    return x + 1\n    ### END SOLUTION\n"
 SCALED_SUM = (
