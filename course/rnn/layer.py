@@ -67,6 +67,11 @@ class ScanRNN(keras.layers.Layer):
                 f"{self.__class__.__name__} expects inputs of shape (batch, time, features); "
                 f"got {tuple(input_shape)}."
             )
+        if self.unroll and input_shape[1] is None:
+            raise ValueError(
+                "Cannot unroll a recurrent layer over a time axis of unknown length; got inputs of shape "
+                f"{tuple(input_shape)}. Give the time length (e.g. keras.Input((T, D))) or use unroll=False."
+            )
         if isinstance(self.cell, keras.layers.Layer) and not self.cell.built:
             self.cell.build((input_shape[0], input_shape[-1]))
             self.cell.built = True
