@@ -12,6 +12,7 @@ from course.data.imdb import IMDB_SPLITS, imdb_dataset, load_imdb, read_imdb_jso
 from course.data.paths import (
     DATA_DIR_ENV,
     DataUnavailableError,
+    data_source,
     network_available,
     resolve_data_dir,
 )
@@ -39,6 +40,7 @@ __all__ = [
     "UPOS_TAGS",
     "Vocabulary",
     "build_tagging_vocabs",
+    "data_source",
     "char_tokenize",
     "imdb_dataset",
     "length_buckets",

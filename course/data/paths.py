@@ -80,6 +80,14 @@ def resolve_data_dir(data_dir: str | os.PathLike | None = None) -> pathlib.Path 
     return path
 
 
+def data_source(data_dir: str | os.PathLike | None = None) -> str:
+    """Where the loaders take their data from, in words: a local copy, or a download (cached after the first)."""
+    local = resolve_data_dir(data_dir)
+    if local is not None:
+        return f"a local copy in {local}"
+    return "downloaded on first use (then read from the download caches)"
+
+
 def cache_dir() -> pathlib.Path:
     """Returns the download cache directory (`~/.cache/course` unless
     `COURSE_CACHE_DIR` is set). The directory is not created here."""

@@ -125,3 +125,13 @@ def test_lm_windows_rejects_bad_arguments():
         lm_windows([1, 2, 3], seq_len=1, batch_size=0)
     with pytest.raises(TypeError):
         lm_windows("abc", seq_len=1, batch_size=1)
+
+
+def test_data_source_says_local_copy_or_download(tmp_path, monkeypatch):
+    from course.data import DATA_DIR_ENV, data_source
+
+    monkeypatch.delenv(DATA_DIR_ENV, raising=False)
+    assert data_source().startswith("downloaded on first use")
+    assert data_source(tmp_path) == f"a local copy in {tmp_path}"
+    monkeypatch.setenv(DATA_DIR_ENV, str(tmp_path))
+    assert data_source() == f"a local copy in {tmp_path}"
