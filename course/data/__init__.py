@@ -8,7 +8,7 @@ TensorFlow; the functions that build a `tf.data.Dataset` do.
 """
 
 from course.data.conllu import Sentence, Token, iter_conllu, parse_conllu, read_conllu
-from course.data.imdb import IMDB_SPLITS, imdb_dataset, load_imdb, read_imdb_jsonl
+from course.data.imdb import IMDB_SPLITS, imdb_dataset, load_imdb, load_reviews, read_imdb_jsonl
 from course.data.paths import (
     DATA_DIR_ENV,
     DataUnavailableError,
@@ -16,7 +16,13 @@ from course.data.paths import (
     network_available,
     resolve_data_dir,
 )
-from course.data.pipelines import length_buckets, padded_batches, padding_fraction, sequence_dataset
+from course.data.pipelines import (
+    length_bucketed_dataset,
+    length_buckets,
+    padded_batches,
+    padding_fraction,
+    sequence_dataset,
+)
 from course.data.text import TEXT_SOURCES, lm_windows, load_text, split_text
 from course.data.ud import (
     UD_SPLITS,
@@ -43,10 +49,12 @@ __all__ = [
     "data_source",
     "char_tokenize",
     "imdb_dataset",
+    "length_bucketed_dataset",
     "length_buckets",
     "iter_conllu",
     "lm_windows",
     "load_imdb",
+    "load_reviews",
     "load_text",
     "load_ud_english_ewt",
     "network_available",

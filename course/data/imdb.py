@@ -1,12 +1,18 @@
-"""IMDB movie reviews (Maas et al., 2011) for sentiment classification."""
+"""IMDB movie reviews (Maas et al., 2011) for sentiment classification.
+
+`load_imdb` reads a local copy or downloads with tensorflow-datasets;
+`load_reviews` is what lesson A4 trains on (a balanced 5,000 + 5,000 sample by
+default).
+"""
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import json
 import os
 import pathlib
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -159,3 +165,71 @@ def imdb_dataset(
     if shuffle:
         ds = ds.shuffle(len(labels), seed=seed, reshuffle_each_iteration=True)
     return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+
+
+SUBSET_PER_SPLIT = 5000
+
+
+@contextlib.contextmanager
+def _without_local_data_dir() -> Iterator[None]:
+    """Hides `COURSE_DATA_DIR` for a moment, so `load_imdb` downloads."""
+    saved = os.environ.pop(paths.DATA_DIR_ENV, None)
+    try:
+        yield
+    finally:
+        if saved is not None:
+            os.environ[paths.DATA_DIR_ENV] = saved
+
+
+def _balanced_sample(labels: np.ndarray, size: int, seed: int) -> np.ndarray:
+    """Indices of `size` items, half of each class, in their original order."""
+    rng = np.random.default_rng(seed)
+    picked = [rng.choice(np.flatnonzero(labels == c), size // 2 + (size % 2) * (c == 0), replace=False)
+              for c in (0, 1)]
+    return np.sort(np.concatenate(picked))
+
+
+def load_reviews(
+    split: str = "train",
+    full: bool = False,
+    limit: int | None = None,
+    data_dir: str | os.PathLike | None = None,
+    seed: int = 0,
+) -> tuple[list[str], np.ndarray]:
+    """Loads the IMDB reviews of lesson A4.
+
+    - `full=False` (the lesson's default): 5,000 reviews per split, half
+      positive. With a local data directory (`data_dir` or `COURSE_DATA_DIR`)
+      they are read from `<dir>/imdb/<split>.jsonl.gz`; otherwise the full set is
+      downloaded with tensorflow-datasets and a balanced sample of 5,000 is
+      drawn with `seed`.
+    - `full=True`: the whole split, 25,000 reviews, always downloaded with
+      tensorflow-datasets (a local directory is ignored), so it needs the
+      network.
+
+    Args:
+        split: `"train"` or `"test"`.
+        full: Whether to use the full 25,000-review split.
+        limit: Keep only the first `limit` reviews (`None` for all). In the local
+            subset labels alternate, so any even limit stays balanced.
+        data_dir: Local data directory, or `None` for `COURSE_DATA_DIR`.
+        seed: Seed of the balanced sample drawn from a download.
+
+    Returns:
+        `(texts, labels)`: N review strings and an int64 array `(N,)`,
+        0 = negative, 1 = positive.
+
+    Raises:
+        ValueError: For an unknown split or a negative limit.
+        DataUnavailableError: If the data must be downloaded and cannot be.
+    """
+    if full:
+        with _without_local_data_dir():
+            return load_imdb(split, data_dir=None, limit=limit)
+    if paths.resolve_data_dir(data_dir) is not None:
+        return load_imdb(split, data_dir=data_dir, limit=limit)
+    texts, labels = load_imdb(split, data_dir=None)
+    keep = _balanced_sample(labels, min(SUBSET_PER_SPLIT, len(labels)), seed)
+    if limit is not None:
+        keep = keep[: max(int(limit), 0)]
+    return [texts[i] for i in keep], labels[keep]

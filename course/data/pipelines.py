@@ -7,8 +7,8 @@ run TensorFlow yet).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -166,3 +166,65 @@ def padding_fraction(lengths: Sequence[int] | np.ndarray, batches: Sequence[np.n
     if cells == 0:
         raise ValueError("`batches` hold no token: expected at least one item of length >= 1.")
     return 1.0 - real / cells
+
+
+def length_bucketed_dataset(
+    token_ids: Any,
+    labels: Any,
+    batch_size: int,
+    shuffle: bool = True,
+    bucket_batches: int = 16,
+    seed: int | None = None,
+) -> "tf.data.Dataset":
+    """Batches of reviews of similar length, each trimmed to its longest review.
+
+    A recurrent layer runs once per time step, padding included (a masked
+    step is skipped in effect but still costs the work). Sorting reviews by
+    length inside windows of `bucket_batches * batch_size` reviews, then
+    cutting every batch to its own longest review, removes most padding. With
+    `shuffle`, the windows, the order inside them (for equal lengths) and the
+    order of the batches change every epoch.
+
+    Args:
+        token_ids: Right-padded ids, shape `(N, T)` (padding id 0).
+        labels: Labels, shape `(N,)`.
+        batch_size: Reviews per batch.
+        shuffle: Whether to reshuffle every epoch (off for evaluation: then the
+            batches keep the reviews' order except for sorting in windows).
+        bucket_batches: How many batches share one sorting window; 1 sorts
+            nothing.
+        seed: Seed of the shuffling (`None`: different every run).
+
+    Returns:
+        A `tf.data.Dataset` of `(ids, labels)` with shapes `(B, T_batch)` and
+        `(B,)`.
+    """
+    import tensorflow as tf
+
+    ids = np.asarray(token_ids)
+    y = np.asarray(labels)
+    if ids.ndim != 2 or not np.issubdtype(ids.dtype, np.integer):
+        raise ValueError(f"`token_ids` must be a 2-D integer array (N, T); got dtype {ids.dtype}, shape {ids.shape}.")
+    if y.shape != ids.shape[:1]:
+        raise ValueError(f"`labels` must have shape ({ids.shape[0]},) to match `token_ids`; got {y.shape}.")
+    for name, value in (("batch_size", batch_size), ("bucket_batches", bucket_batches)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+            raise ValueError(f"`{name}` must be a positive int; got {value!r}.")
+    lengths = (ids != 0).sum(axis=1)  # (N,)
+    rng = np.random.default_rng(seed)
+    window = bucket_batches * batch_size
+
+    def batches() -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        order = rng.permutation(len(y)) if shuffle else np.arange(len(y))
+        groups = []
+        for start in range(0, len(order), window):
+            chunk = order[start:start + window]
+            groups += [chunk[rows] for rows in length_buckets(lengths[chunk], batch_size)]
+        if shuffle:
+            groups = [groups[i] for i in rng.permutation(len(groups))]
+        for group in groups:
+            width = max(int(lengths[group].max()), 1)
+            yield ids[group, :width], y[group]
+
+    signature = (tf.TensorSpec((None, None), tf.as_dtype(ids.dtype)), tf.TensorSpec((None,), tf.as_dtype(y.dtype)))
+    return tf.data.Dataset.from_generator(batches, output_signature=signature).prefetch(2)

@@ -1,4 +1,6 @@
-"""Pooling over time that respects a padding mask (lesson A4).
+"""Keras layers of the course beyond the recurrent ones (those are in `course.rnn`).
+
+`MaskedGlobalMaxPooling1D`: pooling over time that respects a padding mask.
 
 Keras' `GlobalMaxPooling1D` ignores the mask. After a masked
 `Bidirectional` layer the padded steps hold zeros, so its maximum is really

@@ -1,45 +1,29 @@
-"""Helpers for many-to-one text classification (lesson A4, sentiment on IMDB).
+"""What is specific to lesson A4 (sentiment on IMDB).
 
 - `tokenize`: lower-cased words of a review, HTML line breaks removed.
-- `load_reviews`: the IMDB reviews the lesson trains on (a local 5,000 + 5,000
-  subset, a same-sized balanced sample of the full set, or the full set).
 - `BagOfWords`: binary, count or TF-IDF document vectors from padded id
   matrices, for the bag-of-words baseline.
-- `length_bucketed_dataset`: batches of similar-length reviews, each padded only
-  to its own longest review, so a recurrent layer runs fewer time steps.
 - `classifier_weights`, `gru_cell_from_weights`: a trained classifier's weights
   as plain arrays, and a Keras GRU cell that holds given weights.
 
-The evaluation beyond accuracy (confusion matrix, precision and recall, the
-most confident errors) is in `course.binary_eval`.
-
-Importing this module does not import TensorFlow; the functions that need it
-import it themselves.
+The reviews and length-bucketed batches are in `course.data`; the evaluation beyond accuracy is in `course.classification`.
+Importing this module does not import TensorFlow.
 """
 
 from __future__ import annotations
 
-import contextlib
-import os
 import re
-from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from course.data import paths
-from course.data.pipelines import length_buckets
-from course.data.imdb import load_imdb
-
 if TYPE_CHECKING:  # pragma: no cover
     import keras
-    import tensorflow as tf
+
 
 _HTML_TAG = re.compile(r"<[^>]*>")
+
 _WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
-BOW_MODES = ("binary", "count", "tfidf")
-SUBSET_PER_SPLIT = 5000
-_ROWS_AT_ONCE = 1024
 
 
 def tokenize(text: str) -> list[str]:
@@ -62,69 +46,9 @@ def tokenize(text: str) -> list[str]:
     return _WORD.findall(_HTML_TAG.sub(" ", text.lower()))
 
 
-@contextlib.contextmanager
-def _without_local_data_dir() -> Iterator[None]:
-    """Hides `COURSE_DATA_DIR` for a moment, so `load_imdb` downloads."""
-    saved = os.environ.pop(paths.DATA_DIR_ENV, None)
-    try:
-        yield
-    finally:
-        if saved is not None:
-            os.environ[paths.DATA_DIR_ENV] = saved
+BOW_MODES = ("binary", "count", "tfidf")
 
-
-def _balanced_sample(labels: np.ndarray, size: int, seed: int) -> np.ndarray:
-    """Indices of `size` items, half of each class, in their original order."""
-    rng = np.random.default_rng(seed)
-    picked = [rng.choice(np.flatnonzero(labels == c), size // 2 + (size % 2) * (c == 0), replace=False)
-              for c in (0, 1)]
-    return np.sort(np.concatenate(picked))
-
-
-def load_reviews(
-    split: str = "train",
-    full: bool = False,
-    limit: int | None = None,
-    data_dir: str | os.PathLike | None = None,
-    seed: int = 0,
-) -> tuple[list[str], np.ndarray]:
-    """Loads the IMDB reviews of lesson A4.
-
-    - `full=False` (the lesson's default): 5,000 reviews per split, half
-      positive. With a local data directory (`data_dir` or `COURSE_DATA_DIR`)
-      they are read from `<dir>/imdb/<split>.jsonl.gz`; otherwise the full set is
-      downloaded with tensorflow-datasets and a balanced sample of 5,000 is
-      drawn with `seed`.
-    - `full=True`: the whole split, 25,000 reviews, always downloaded with
-      tensorflow-datasets (a local directory is ignored), so it needs the
-      network.
-
-    Args:
-        split: `"train"` or `"test"`.
-        full: Whether to use the full 25,000-review split.
-        limit: Keep only the first `limit` reviews (`None` for all). In the local
-            subset labels alternate, so any even limit stays balanced.
-        data_dir: Local data directory, or `None` for `COURSE_DATA_DIR`.
-        seed: Seed of the balanced sample drawn from a download.
-
-    Returns:
-        `(texts, labels)`: N review strings and an int64 array `(N,)`,
-        0 = negative, 1 = positive.
-
-    Raises:
-        ValueError: For an unknown split or a negative limit.
-        DataUnavailableError: If the data must be downloaded and cannot be.
-    """
-    if full:
-        with _without_local_data_dir():
-            return load_imdb(split, data_dir=None, limit=limit)
-    if paths.resolve_data_dir(data_dir) is not None:
-        return load_imdb(split, data_dir=data_dir, limit=limit)
-    texts, labels = load_imdb(split, data_dir=None)
-    keep = _balanced_sample(labels, min(SUBSET_PER_SPLIT, len(labels)), seed)
-    if limit is not None:
-        keep = keep[: max(int(limit), 0)]
-    return [texts[i] for i in keep], labels[keep]
+_ROWS_AT_ONCE = 1024
 
 
 def _check_ids(token_ids: Any, vocab_size: int) -> np.ndarray:
@@ -228,68 +152,6 @@ class BagOfWords:
     def fit_transform(self, token_ids: Any) -> np.ndarray:
         """`fit(token_ids)` then `transform(token_ids)`."""
         return self.fit(token_ids).transform(token_ids)
-
-
-def length_bucketed_dataset(
-    token_ids: Any,
-    labels: Any,
-    batch_size: int,
-    shuffle: bool = True,
-    bucket_batches: int = 16,
-    seed: int | None = None,
-) -> "tf.data.Dataset":
-    """Batches of reviews of similar length, each trimmed to its longest review.
-
-    A recurrent layer runs once per time step, padding included (a masked
-    step is skipped in effect but still costs the work). Sorting reviews by
-    length inside windows of `bucket_batches * batch_size` reviews, then
-    cutting every batch to its own longest review, removes most padding. With
-    `shuffle`, the windows, the order inside them (for equal lengths) and the
-    order of the batches change every epoch.
-
-    Args:
-        token_ids: Right-padded ids, shape `(N, T)` (padding id 0).
-        labels: Labels, shape `(N,)`.
-        batch_size: Reviews per batch.
-        shuffle: Whether to reshuffle every epoch (off for evaluation: then the
-            batches keep the reviews' order except for sorting in windows).
-        bucket_batches: How many batches share one sorting window; 1 sorts
-            nothing.
-        seed: Seed of the shuffling (`None`: different every run).
-
-    Returns:
-        A `tf.data.Dataset` of `(ids, labels)` with shapes `(B, T_batch)` and
-        `(B,)`.
-    """
-    import tensorflow as tf
-
-    ids = np.asarray(token_ids)
-    y = np.asarray(labels)
-    if ids.ndim != 2 or not np.issubdtype(ids.dtype, np.integer):
-        raise ValueError(f"`token_ids` must be a 2-D integer array (N, T); got dtype {ids.dtype}, shape {ids.shape}.")
-    if y.shape != ids.shape[:1]:
-        raise ValueError(f"`labels` must have shape ({ids.shape[0]},) to match `token_ids`; got {y.shape}.")
-    for name, value in (("batch_size", batch_size), ("bucket_batches", bucket_batches)):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-            raise ValueError(f"`{name}` must be a positive int; got {value!r}.")
-    lengths = (ids != 0).sum(axis=1)  # (N,)
-    rng = np.random.default_rng(seed)
-    window = bucket_batches * batch_size
-
-    def batches() -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        order = rng.permutation(len(y)) if shuffle else np.arange(len(y))
-        groups = []
-        for start in range(0, len(order), window):
-            chunk = order[start:start + window]
-            groups += [chunk[rows] for rows in length_buckets(lengths[chunk], batch_size)]
-        if shuffle:
-            groups = [groups[i] for i in rng.permutation(len(groups))]
-        for group in groups:
-            width = max(int(lengths[group].max()), 1)
-            yield ids[group, :width], y[group]
-
-    signature = (tf.TensorSpec((None, None), tf.as_dtype(ids.dtype)), tf.TensorSpec((None,), tf.as_dtype(y.dtype)))
-    return tf.data.Dataset.from_generator(batches, output_signature=signature).prefetch(2)
 
 
 def classifier_weights(model: "keras.Model") -> dict[str, Any]:

@@ -6,7 +6,7 @@ import keras
 import tensorflow as tf
 from keras import layers
 
-from course.pooling import MaskedGlobalMaxPooling1D
+from course.layers import MaskedGlobalMaxPooling1D
 
 
 def numpy_masked_max(x, mask):

@@ -1,21 +1,14 @@
-import matplotlib
+"""course.lessons.tagging: the spelling features of a word, against hand-made cases."""
 
-matplotlib.use("Agg")
+import numpy as np
+import pytest
 
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-from sklearn.metrics import confusion_matrix as sk_confusion_matrix  # noqa: E402
-
-from course.data import Vocabulary  # noqa: E402
-from course.tagging import (  # noqa: E402
+from course.data import Vocabulary
+from course.lessons.tagging import (
     NUM_SHAPES,
     SHAPE_FLAGS,
     build_suffix_vocab,
-    confusion_matrix,
     feature_ids,
-    most_confused,
-    plot_confusions,
     suffix_of,
     word_shape,
 )
@@ -89,46 +82,3 @@ def test_feature_ids_of_an_empty_batch_and_bad_inputs():
 
 
 # ----------------------------------------------------------------------------- confusions
-def test_confusion_matrix_matches_sklearn_and_respects_the_mask():
-    rng = np.random.default_rng(0)
-    y_true, y_pred = rng.integers(0, 6, size=(8, 11)), rng.integers(0, 6, size=(8, 11))
-    mask = rng.random((8, 11)) < 0.7
-    ours = confusion_matrix(y_true, y_pred, 6, mask=mask)
-    expected = sk_confusion_matrix(y_true[mask], y_pred[mask], labels=range(6))
-    np.testing.assert_array_equal(ours, expected)
-    assert ours.sum() == mask.sum()
-    np.testing.assert_array_equal(
-        confusion_matrix(y_true, y_pred, 6), sk_confusion_matrix(y_true.ravel(), y_pred.ravel(), labels=range(6))
-    )
-
-
-def test_confusion_matrix_checks_its_inputs():
-    with pytest.raises(ValueError, match="shape"):
-        confusion_matrix([1, 2], [1], 3)
-    with pytest.raises(ValueError, match=r"\[0, 3\)"):
-        confusion_matrix([1, 3], [1, 1], 3)
-    with pytest.raises(TypeError, match="integer"):
-        confusion_matrix([1.0], [1.0], 3)
-    with pytest.raises(ValueError, match="mask"):
-        confusion_matrix([1, 2], [1, 2], 3, mask=[1])
-
-
-def test_most_confused_lists_off_diagonal_counts_largest_first():
-    confusion = np.array([[50, 3, 0], [7, 40, 1], [3, 0, 9]])
-    assert most_confused(confusion, ["A", "B", "C"], k=3) == [("B", "A", 7), ("A", "B", 3), ("C", "A", 3)]
-    assert most_confused(confusion, ["A", "B", "C"], k=10)[-1] == ("B", "C", 1)  # zeros are left out
-    with pytest.raises(ValueError, match="labels"):
-        most_confused(confusion, ["A", "B"])
-
-
-def test_plot_shows_only_the_tags_involved_in_the_top_mistakes():
-    labels = ["A", "B", "C", "D"]
-    confusion = np.array([[90, 8, 0, 0], [5, 70, 0, 0], [0, 0, 30, 1], [0, 0, 0, 20]])
-    ax = plot_confusions(confusion, labels, k=2)
-    assert [t.get_text() for t in ax.get_xticklabels()] == ["A", "B"]
-    assert sorted(t.get_text() for t in ax.texts) == ["5", "8"]
-    image = ax.get_images()[0].get_array()
-    assert image[0, 1] == pytest.approx(8 / 98) and image[1, 0] == pytest.approx(5 / 75)
-    plt.close(ax.figure)
-    with pytest.raises(ValueError, match="no mistake"):
-        plot_confusions(np.eye(3, dtype=int), ["a", "b", "c"])
