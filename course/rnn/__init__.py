@@ -1,4 +1,4 @@
-"""Recurrent layers on `tf.scan` that match Keras' own, weight for weight.
+"""Recurrent layers on a scan loop that match Keras' own, weight for weight.
 
 `scan_rnn` is the one time loop; `SimpleRNNCell`, `GRUCell` and `LSTMCell`
 are cells with Keras' contract and weight layout; `ScanSimpleRNN`,

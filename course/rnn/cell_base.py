@@ -61,6 +61,7 @@ class RecurrentCell(keras.layers.Layer):
     """
 
     gates = 1
+    output_is_first_state = True  # y_t is h_t: the loop need not carry the output separately
 
     def __init__(
         self,

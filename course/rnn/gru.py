@@ -77,7 +77,7 @@ class GRUCell(RecurrentCell):
 
 @keras.saving.register_keras_serializable(package="course")
 class ScanGRU(CellLayer):
-    """`keras.layers.GRU`'s twin, run by our `tf.scan` loop (same weights, same outputs)."""
+    """`keras.layers.GRU`'s twin, run by our scan loop (`scan_rnn`) (same weights, same outputs)."""
 
     cell_class = GRUCell
     has_cudnn_option = True  # accepted for Keras configs; "auto" and False both mean our loop

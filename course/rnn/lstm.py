@@ -73,7 +73,7 @@ class LSTMCell(RecurrentCell):
 
 @keras.saving.register_keras_serializable(package="course")
 class ScanLSTM(CellLayer):
-    """`keras.layers.LSTM`'s twin, run by our `tf.scan` loop (same weights, same outputs)."""
+    """`keras.layers.LSTM`'s twin, run by our scan loop (`scan_rnn`) (same weights, same outputs)."""
 
     cell_class = LSTMCell
     has_cudnn_option = True  # accepted for Keras configs; "auto" and False both mean our loop

@@ -45,7 +45,7 @@ class SimpleRNNCell(RecurrentCell):
 
 @keras.saving.register_keras_serializable(package="course")
 class ScanSimpleRNN(CellLayer):
-    """`keras.layers.SimpleRNN`'s twin, run by our `tf.scan` loop.
+    """`keras.layers.SimpleRNN`'s twin, run by our scan loop (`scan_rnn`).
 
     Args:
         units: hidden size H.

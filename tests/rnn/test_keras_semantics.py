@@ -249,3 +249,17 @@ def test_unsupported_arguments_are_explained():
         ScanRNN([GRUCell(2), GRUCell(2)])
     with pytest.raises(ValueError, match="dropout"):
         ScanGRU(3, dropout=1.5)
+
+
+@pytest.mark.parametrize("zero_output_for_mask", [False, True])
+@pytest.mark.parametrize("ours_class, keras_class", PAIRS, ids=IDS)
+def test_leading_masked_steps_with_initial_states_match_keras(ours_class, keras_class, zero_output_for_mask):
+    """Before the first real step Keras outputs zeros, though the carried state is the initial one."""
+    x = inputs()
+    mask = np.array([[0, 0, 1, 1, 0], [1, 1, 1, 1, 1], [0, 0, 0, 0, 0]], bool)
+    kwargs = dict(units=4, return_sequences=True, return_state=True, zero_output_for_mask=zero_output_for_mask)
+    ours, theirs = twins(ours_class, keras_class, x, **kwargs)
+    rng = np.random.default_rng(3)
+    states = [rng.normal(size=(3, 4)).astype("float32") for _ in range(2 if ours_class is ScanLSTM else 1)]
+    for a, b in zip(ours(x, initial_state=states, mask=mask), theirs(x, initial_state=states, mask=mask)):
+        np.testing.assert_allclose(a, b, atol=1e-6)
