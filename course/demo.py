@@ -1,6 +1,6 @@
 """`make demo`: what the course library does today, shown in one table.
 
-Runs each of our `tf.scan` layers beside its Keras twin under identical
+Runs each of our scan layers beside its Keras twin under identical
 weights and prints the largest difference in outputs and in gradients.
 """
 
@@ -51,7 +51,7 @@ def main() -> None:
         "Bidirectional(GRU)": ScanBidirectional(ScanGRU(32, return_sequences=True)),
         "Bidirectional(LSTM)": ScanBidirectional(ScanLSTM(32, return_sequences=True), merge_mode="sum"),
     }
-    print("Our tf.scan layers against Keras' own, same weights, padded batch (8, 20, 16):\n")
+    print("Our scan layers against Keras' own, same weights, padded batch (8, 20, 16):\n")
     print(f"{'layer':<22}{'max |Δ output|':>16}{'max |Δ grad x|':>16}{'forward ms':>12}")
     worst = 0.0
     for name, layer in layers.items():
