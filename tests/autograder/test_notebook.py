@@ -38,9 +38,10 @@ def test_student_notebook_drops_cases_and_solution_only_cells():
     nb = make_nb(("code", "# CASES\nEXERCISES = []"), ("code", "# GRADED: f\ndef f():\n    ### BEGIN SOLUTION\n    return 1\n    ### END SOLUTION"))
     nb.cells.append(nbformat.v4.new_markdown_cell("the answer", metadata={"tags": ["solution-only"]}))
     student = student_notebook(nb)
-    assert len(student.cells) == 1
-    assert student.cells[0].metadata["autograder"] == {"exercise": "f"}
-    assert "return 1" not in student.cells[0].source
+    assert len(student.cells) == 2  # the Colab set-up cell, added first, and the graded cell
+    assert student.cells[0].source.startswith("# COLAB SETUP")
+    assert student.cells[1].metadata["autograder"] == {"exercise": "f"}
+    assert "return 1" not in student.cells[1].source
 
 
 def test_locate_handles_duplicates_reorders_and_markdown():
