@@ -133,7 +133,8 @@ def with_install(nb: nbformat.NotebookNode, install: str) -> nbformat.NotebookNo
 
 def write_notebook(nb: nbformat.NotebookNode, path: Path) -> bool:
     """Writes `nb` if its text changed; returns whether the file changed."""
-    text = nbformat.writes(nb) + ("" if nbformat.writes(nb).endswith("\n") else "\n")
+    text = nbformat.writes(nb)
+    text += "" if text.endswith("\n") else "\n"
     if path.exists() and path.read_text() == text:
         return False
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -107,7 +107,9 @@ def cmd_gradescope(args: argparse.Namespace) -> int:
 
 
 def _add_export_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--export", action="append", choices=("csv", "canvas"), default=None,
+    from autograder.export import EXPORTS
+
+    p.add_argument("--export", action="append", choices=EXPORTS, default=None,
                    help="also write the grades for an LMS: `canvas` writes canvas.csv for Canvas' gradebook "
                         "import; `csv` is gradebook.csv (always written). Repeatable.")
     p.add_argument("--canvas-column", action="append", default=None, metavar="ID=HEADER", type=_column,

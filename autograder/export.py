@@ -20,7 +20,8 @@ import io
 from dataclasses import dataclass
 from pathlib import Path
 
-from autograder.roster import STUDENT_COLUMNS, RosterError
+from autograder.report import no_formula, read_gradebook_rows
+from autograder.roster import STUDENT_COLUMNS, roster_rows
 from autograder.safe_files import write_atomic
 
 EXPORTS = ("csv", "canvas")
@@ -49,13 +50,8 @@ def roster_students(path: Path | None) -> dict[str, Student]:
     """
     if path is None:
         return {}
-    try:
-        with open(path, newline="", encoding="utf-8-sig") as handle:
-            rows = list(csv.DictReader(handle))
-    except (OSError, UnicodeDecodeError, csv.Error) as exc:
-        raise RosterError(f"cannot read the roster {path}: {exc}") from None
     students = {}
-    for row in rows:
+    for row in roster_rows(path):
         fields = {(k or "").strip().lower(): (v or "").strip() for k, v in row.items()}
         key = next((fields[c] for c in STUDENT_COLUMNS if fields.get(c)), "")
         if key:
@@ -72,18 +68,11 @@ def read_gradebook(path: Path) -> list[dict[str, str]]:
         ValueError: the file is missing or is not a gradebook.
     """
     try:
-        with open(path, newline="", encoding="utf-8") as handle:
-            reader = csv.DictReader(handle)
-            rows = list(reader)
-            fields = set(reader.fieldnames or [])
+        fields, rows = read_gradebook_rows(Path(path))
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
         raise ValueError(f"cannot read the gradebook {path}: {exc}") from None
-    if not {"submission", "assignment", "total", "max"} <= fields:
+    if not {"submission", "assignment", "total", "max"} <= set(fields):
         raise ValueError(f"{path} is not a gradebook (it needs submission, assignment, total and max columns)")
-    for row in rows:
-        name = row["submission"]
-        if name.startswith("'") and name[1:2] in ("=", "+", "-", "@"):
-            row["submission"] = name[1:]
     return rows
 
 
@@ -110,7 +99,7 @@ def canvas_csv(rows: list[dict[str, str]], students: dict[str, Student] | None =
         who = students.get(key, Student(key))
         identity = [who.name or key, who.canvas_id, who.sis_user_id or ("" if who.canvas_id else key),
                     who.sis_login_id, who.section]
-        writer.writerow([_text(v) for v in identity] + [by_assignment.get(a, "") for a in assignments])
+        writer.writerow([no_formula(v) for v in identity] + [by_assignment.get(a, "") for a in assignments])
     return buffer.getvalue()
 
 
@@ -132,8 +121,3 @@ def export(out_dir: Path, kinds: list[str], roster: Path | None = None,
         write_atomic(out_dir, CANVAS_FILE, text)
         paths.append(out_dir / CANVAS_FILE)
     return paths
-
-
-def _text(value: str) -> str:
-    """A cell a spreadsheet will not run as a formula."""
-    return "'" + value if value[:1] in ("=", "+", "-", "@") else value

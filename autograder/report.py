@@ -180,10 +180,7 @@ class ReportWriter:
         if path.is_symlink() or not path.is_file():
             return
         try:
-            with path.open(newline="", encoding="utf-8") as handle:
-                reader = csv.DictReader(handle)
-                fields = list(reader.fieldnames or [])
-                rows = [dict(row) for row in reader]
+            fields, rows = read_gradebook_rows(path)
         except (OSError, UnicodeDecodeError, csv.Error):
             return
         fixed = {"submission", "assignment", "total", "max", "problem"}
@@ -191,11 +188,8 @@ class ReportWriter:
             return
         self._exercises = [f for f in fields if f not in fixed]
         for row in rows:
-            name = row.get("submission") or ""
-            if name.startswith("'") and name[1:2] in ("=", "+", "-", "@"):
-                row["submission"] = name = name[1:]  # undo the quoting `_no_formula` added
             self._rows.append({k: v or "" for k, v in row.items() if k})
-            self._earlier.add(name)
+            self._earlier.add(row.get("submission") or "")
 
     @property
     def gradebook(self) -> Path:
@@ -275,7 +269,7 @@ class ReportWriter:
         buffer = io.StringIO()
         writer = csv.DictWriter(buffer, fieldnames=fields, restval="", extrasaction="ignore")
         writer.writeheader()
-        writer.writerows([{k: _no_formula(v) if k in ("submission", "assignment", "problem") else v
+        writer.writerows([{k: no_formula(v) if k in ("submission", "assignment", "problem") else v
                            for k, v in row.items()} for row in self._rows])
         write_atomic(self.out_dir, GRADEBOOK_FILE, buffer.getvalue())
 
@@ -292,9 +286,34 @@ class ReportWriter:
         self.finish()
 
 
-def _no_formula(text: str) -> str:
+FORMULA_STARTS = ("=", "+", "-", "@")
+"""First characters that make a spreadsheet run a cell as a formula."""
+
+
+def no_formula(text: str) -> str:
     """A cell a spreadsheet will not run as a formula (a leading =, +, - or @ is quoted)."""
-    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
+    return "'" + text if text[:1] in FORMULA_STARTS else text
+
+
+def formula_unquoted(text: str) -> str:
+    """`text` as it was before `no_formula` quoted it."""
+    return text[1:] if text[:1] == "'" and text[1:2] in FORMULA_STARTS else text
+
+
+def read_gradebook_rows(path: Path) -> tuple[list[str], list[dict[str, str]]]:
+    """The columns and rows of a `gradebook.csv`, with the submission names as they were before quoting.
+
+    Raises:
+        OSError, UnicodeDecodeError, csv.Error: the file cannot be read as CSV.
+    """
+    with path.open(newline="", encoding="utf-8") as handle:
+        reader = csv.DictReader(handle)
+        rows = [dict(row) for row in reader]
+        fields = list(reader.fieldnames or [])
+    for row in rows:
+        if row.get("submission"):
+            row["submission"] = formula_unquoted(row["submission"])
+    return fields, rows
 
 
 def write_reports(results: list[SubmissionResult], out_dir: Path, run_info: dict | None = None) -> Path:

@@ -27,17 +27,26 @@ class RosterError(ValueError):
     """The roster cannot be read or lacks the columns it needs."""
 
 
+def roster_rows(path: Path) -> list[dict[str, str]]:
+    """The rows of a roster CSV (UTF-8, with or without a byte-order mark).
+
+    Raises:
+        RosterError: the file cannot be read as CSV.
+    """
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as handle:
+            return list(csv.DictReader(handle))
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise RosterError(f"cannot read the roster {path}: {exc}") from None
+
+
 def read_roster(path: Path) -> dict[Path, str]:
     """Resolved file path -> student key, from a roster CSV.
 
     Raises:
         RosterError: unreadable, or no file / student column.
     """
-    try:
-        with open(path, newline="", encoding="utf-8-sig") as handle:
-            rows = list(csv.DictReader(handle))
-    except (OSError, UnicodeDecodeError, csv.Error) as exc:
-        raise RosterError(f"cannot read the roster {path}: {exc}") from None
+    rows = roster_rows(path)
     if not rows:
         return {}
     columns = {c.strip().lower(): c for c in rows[0] if c}

@@ -30,6 +30,7 @@ def _binary_labels(values: Any, name: str) -> np.ndarray:
 
 
 def check_confusion(confusion: Any, labels: Sequence[str]) -> np.ndarray:
+    """`confusion` as an array; raises ValueError unless it is square with one label per row."""
     confusion = np.asarray(confusion)
     if confusion.ndim != 2 or confusion.shape[0] != confusion.shape[1]:
         raise ValueError(f"`confusion` must be a square (C, C) matrix; got shape {confusion.shape}.")

@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from course.checks import positive_int
+
 if TYPE_CHECKING:  # pragma: no cover
     import tensorflow as tf
 
@@ -111,8 +113,7 @@ def padded_batches(
 
 def check_batch_size(batch_size: int) -> None:
     """Raises `ValueError` unless `batch_size` is a positive int."""
-    if not isinstance(batch_size, (int, np.integer)) or isinstance(batch_size, bool) or batch_size < 1:
-        raise ValueError(f"`batch_size` must be a positive int; got {batch_size!r}.")
+    positive_int(batch_size, "batch_size")
 
 
 def length_buckets(
@@ -207,9 +208,8 @@ def length_bucketed_dataset(
         raise ValueError(f"`token_ids` must be a 2-D integer array (N, T); got dtype {ids.dtype}, shape {ids.shape}.")
     if y.shape != ids.shape[:1]:
         raise ValueError(f"`labels` must have shape ({ids.shape[0]},) to match `token_ids`; got {y.shape}.")
-    for name, value in (("batch_size", batch_size), ("bucket_batches", bucket_batches)):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-            raise ValueError(f"`{name}` must be a positive int; got {value!r}.")
+    positive_int(batch_size, "batch_size")
+    positive_int(bucket_batches, "bucket_batches")
     lengths = (ids != 0).sum(axis=1)  # (N,)
     rng = np.random.default_rng(seed)
     window = bucket_batches * batch_size

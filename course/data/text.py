@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
 
+from course.checks import positive_int
 from course.data import paths
 from course.data.pipelines import check_batch_size
 
@@ -144,8 +145,7 @@ def lm_windows(
     """
     import tensorflow as tf
 
-    if not isinstance(seq_len, (int, np.integer)) or isinstance(seq_len, bool) or seq_len < 1:
-        raise ValueError(f"`seq_len` must be a positive int; got {seq_len!r}.")
+    positive_int(seq_len, "seq_len")
     check_batch_size(batch_size)
     if isinstance(ids, str):
         raise TypeError("`ids` must be token ids, not a str; encode the text with a Vocabulary first.")
