@@ -11,8 +11,10 @@ from __future__ import annotations
 import copy
 import json
 import os
+import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +32,16 @@ class Execution:
     error_name: str | None
     failed_cell: int | None
     headline: dict | None
+    cell_seconds: dict[int, float] = field(default_factory=dict)  # code cell index in the notebook -> seconds
+    kernel_log: str = ""  # the kernel's stderr (TensorFlow's start-up lines and the like), kept out of the terminal
+    cell_heads: dict[int, str] = field(default_factory=dict)  # code cell index -> its first line
+
+    def slowest_cell(self) -> tuple[int, float, str] | None:
+        """(cell index, seconds, first line) of the cell that ran longest, if any cell ran."""
+        if not self.cell_seconds:
+            return None
+        index = max(self.cell_seconds, key=self.cell_seconds.__getitem__)
+        return index, self.cell_seconds[index], self.cell_heads.get(index, "")
 
 
 def with_parameters(nb: nbformat.NotebookNode, overrides: dict[str, Any]) -> nbformat.NotebookNode:
@@ -63,11 +75,19 @@ def execute(
         small: inject the notebook's `course.ci_parameters`.
         timeout_s: per-cell timeout.
         cwd: working directory of the kernel (default: the notebook's folder).
+        kernel: the kernel's name.
+
+    The kernel runs with TensorFlow's C++ logging off, and its stderr (the lines
+    TensorFlow and ipykernel print at start-up) goes to `Execution.kernel_log`
+    rather than to the caller's terminal. Cell indices count the notebook as
+    read, before parameters are injected.
     """
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError
 
     nb = nbformat.read(path, as_version=4)
+    for i, cell in enumerate(nb.cells):
+        cell.metadata.setdefault("course_index", i)
     if small:
         nb = with_parameters(nb, ci_parameters(nb))
     nb.cells.append(
@@ -84,13 +104,15 @@ def execute(
     start = time.perf_counter()
     error = error_name = None
     failed = None
+    log = tempfile.TemporaryFile(mode="w+b")
     try:
-        client.execute()
+        client.execute(stderr=log)
     except CellExecutionError as exc:
         error_name = getattr(exc, "ename", None)
         error = f"{error_name}: {getattr(exc, 'evalue', '')}"
         failed = next(
-            (i for i, c in enumerate(nb.cells) if any(o.get("output_type") == "error" for o in c.get("outputs", []))),
+            (c.metadata.get("course_index", i) for i, c in enumerate(nb.cells)
+             if any(o.get("output_type") == "error" for o in c.get("outputs", []))),
             None,
         )
     finally:
@@ -98,8 +120,35 @@ def execute(
             os.environ.pop("TF_CPP_MIN_LOG_LEVEL", None)
         else:
             os.environ["TF_CPP_MIN_LOG_LEVEL"] = env_backup
+        log.seek(0)
+        kernel_log = log.read().decode("utf-8", "replace")
+        log.close()
     seconds = time.perf_counter() - start
-    return Execution(seconds, error, error_name, failed, _headline(nb) if error is None else None)
+    heads = {
+        i: cell.source.strip().splitlines()[0] if cell.source.strip() else ""
+        for cell in nb.cells
+        if (i := cell.metadata.get("course_index")) is not None and cell.cell_type == "code"
+    }
+    return Execution(
+        seconds, error, error_name, failed, _headline(nb) if error is None else None, _cell_seconds(nb), kernel_log, heads
+    )
+
+
+def _cell_seconds(nb: nbformat.NotebookNode) -> dict[int, float]:
+    """Seconds each code cell of the original notebook ran, from nbclient's recorded timestamps."""
+    seconds = {}
+    for cell in nb.cells:
+        index = cell.metadata.get("course_index")
+        timing = cell.metadata.get("execution", {})
+        began, ended = timing.get("iopub.execute_input"), timing.get("shell.execute_reply")
+        if index is None or cell.cell_type != "code" or not (began and ended):
+            continue
+        seconds[index] = (_timestamp(ended) - _timestamp(began)).total_seconds()
+    return seconds
+
+
+def _timestamp(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
 def _headline(nb: nbformat.NotebookNode) -> dict | None:
