@@ -1,0 +1,217 @@
+"""A3's bidirectional and stacked GRUs on real submissions: shortcuts score 0, honest variants full marks.
+
+Each submission is A3's reference notebook with some graded cells replaced. A
+Keras wrapper or recurrent layer (named in the cell, or reached at run time)
+costs its exercise every case with the rule's words; reversing the padding
+along with the real steps breaks the padded cases, hidden ones included; a
+differently written but honest implementation keeps full marks.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from autograder.assign import load_assignment
+from autograder.check import check
+from autograder.grade import GradeConfig, Grader
+from autograder.notebook import GRADED, first_line
+from autograder.run import Limits
+
+ROOT = Path(__file__).resolve().parents[2]
+SOLUTION = ROOT / "solutions" / "A3.ipynb"
+NEW = ("bidirectional_forward", "stacked_forward")
+
+KERAS_BIDIRECTIONAL = '''# GRADED: bidirectional_forward
+def bidirectional_forward(x, lengths, forward_weights, backward_weights, merge_mode="concat"):
+    H = forward_weights[1].shape[0]
+    layer = keras.layers.Bidirectional(keras.layers.GRU(H, return_sequences=True), merge_mode=merge_mode)
+    mask = tf.sequence_mask(lengths, tf.shape(x)[1])
+    layer(x, mask=mask)
+    layer.set_weights([w.numpy() for w in list(forward_weights) + list(backward_weights)])
+    return layer(x, mask=mask)
+'''
+
+KERAS_GRU_AT_RUN_TIME = '''# GRADED: stacked_forward
+def stacked_forward(x, lengths, layers):
+    mask = tf.sequence_mask(lengths, tf.shape(x)[1])
+    h = x
+    for kernel, recurrent_kernel, bias in layers:
+        rnn = getattr(keras.layers, "G" + "RU")(recurrent_kernel.shape[0], return_sequences=True)
+        rnn(h, mask=mask)
+        rnn.set_weights([kernel.numpy(), recurrent_kernel.numpy(), bias.numpy()])
+        h = rnn(h, mask=mask)
+    return h
+'''
+
+REVERSES_PADDING_TOO = '''# GRADED: bidirectional_forward
+def bidirectional_forward(x, lengths, forward_weights, backward_weights, merge_mode="concat"):
+    real = tf.sequence_mask(lengths, tf.shape(x)[1], dtype=x.dtype)[:, :, None]
+    h0 = tf.zeros([tf.shape(x)[0], tf.shape(forward_weights[1])[0]])
+    forward, _ = gru_forward(x, h0, *forward_weights)
+    backward, _ = gru_forward(tf.reverse(x, axis=[1]), h0, *backward_weights)  # the whole row, padding first
+    forward, backward = forward * real, tf.reverse(backward, axis=[1]) * real
+    if merge_mode == "concat":
+        return tf.concat([forward, backward], axis=-1)
+    if merge_mode == "sum":
+        return forward + backward
+    if merge_mode == "ave":
+        return (forward + backward) / 2.0
+    return forward * backward
+'''
+
+HONEST = {
+    "bidirectional_forward": '''# GRADED: bidirectional_forward
+MERGES = {
+    "concat": lambda f, b: tf.concat([f, b], axis=2),
+    "sum": tf.add,
+    "ave": lambda f, b: 0.5 * (f + b),
+    "mul": tf.multiply,
+}
+
+
+def bidirectional_forward(x, lengths, forward_weights, backward_weights, merge_mode="concat"):
+    T = tf.shape(x)[1]
+    steps = tf.range(T)[None, :]  # (1, T)
+    n = tf.cast(lengths, tf.int32)[:, None]  # (B, 1)
+    flip = tf.where(steps < n, n - 1 - steps, steps)  # (B, T): a real step's mirror image, padding stays put
+    keep = tf.cast(steps < n, x.dtype)[..., None]  # (B, T, 1)
+
+    def direction(inputs, kernel, recurrent_kernel, bias):
+        start = tf.zeros(tf.stack([tf.shape(inputs)[0], tf.shape(recurrent_kernel)[0]]))  # (B, H)
+        return gru_forward(inputs, start, kernel, recurrent_kernel, bias)[0]
+
+    ahead = direction(x, *forward_weights)
+    behind = tf.gather(direction(tf.gather(x, flip, batch_dims=1), *backward_weights), flip, batch_dims=1)
+    return MERGES[merge_mode](ahead * keep, behind * keep)
+''',
+    "stacked_forward": '''# GRADED: stacked_forward
+def stacked_forward(x, lengths, layers):
+    real = tf.sequence_mask(lengths, tf.shape(x)[1])[:, :, None]  # (B, T, 1)
+    out = x
+    depth = 0
+    while depth < len(layers):
+        kernel, recurrent_kernel, bias = layers[depth]
+        h0 = tf.zeros(tf.stack([tf.shape(out)[0], tf.shape(kernel)[1] // 3]))
+        out = gru_forward(out, h0, kernel, recurrent_kernel, bias)[0]
+        depth += 1
+    final = tf.gather(out, tf.cast(lengths, tf.int32) - 1, batch_dims=1)  # (B, H): the last real output
+    return tf.where(real, out, final[:, None, :])
+''',
+}
+
+# submission -> replaced cells
+SUBMISSIONS = {
+    "keras_bidirectional": {"bidirectional_forward": KERAS_BIDIRECTIONAL},
+    "keras_gru_at_run_time": {"stacked_forward": KERAS_GRU_AT_RUN_TIME},
+    "reverses_padding_too": {"bidirectional_forward": REVERSES_PADDING_TOO},
+    "honest": HONEST,
+}
+# submission -> (exercise that must score 0, words the message must hold besides the rule's text)
+BROKEN = {
+    "keras_bidirectional": ("bidirectional_forward", "uses `keras.layers.Bidirectional`"),
+    "keras_gru_at_run_time": ("stacked_forward", "called `keras.layers.GRU*` while running"),
+}
+
+
+def with_cells(cells: dict[str, str]) -> nbformat.NotebookNode:
+    """A3's reference notebook with some graded cells replaced."""
+    nb = nbformat.read(SOLUTION, as_version=4)
+    left = dict(cells)
+    for cell in nb.cells:
+        match = GRADED.match(first_line(cell.source) or "") if cell.cell_type == "code" else None
+        if match and match.group(1) in left:
+            cell.source = left.pop(match.group(1))
+    assert not left, f"A3 has no graded cell for {sorted(left)}"
+    return nb
+
+
+@pytest.fixture(scope="module")
+def graded(roomy_sandbox, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("a3-rules")
+    paths = []
+    for name, cells in SUBMISSIONS.items():
+        nbformat.write(with_cells(cells), folder / f"{name}.ipynb")
+        paths.append(folder / f"{name}.ipynb")
+    grader = Grader(GradeConfig(ROOT / "solutions", None, 2, Limits()))
+    return {r.submission: r for r in grader.grade(paths, roomy_sandbox)}
+
+
+def exercise(result, name):
+    return next(e for e in result.exercises if e.name == name)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted(BROKEN))
+def test_a_keras_shortcut_costs_its_exercise_with_the_rules_words(graded, name):
+    target, words = BROKEN[name]
+    result = graded[name]
+    broken = exercise(result, target)
+    assert broken.max_points > 0 and broken.points == 0, broken.message
+    rule_text = load_assignment(SOLUTION).exercise(target).rules.describe(target)
+    for case in broken.cases:
+        assert rule_text in case.message and words in case.message, case.message
+    others = [e for e in result.exercises if e.name != target]
+    assert all(e.points == e.max_points for e in others), [(e.name, e.message) for e in others]
+
+
+@pytest.mark.slow
+def test_reversing_the_padding_too_fails_the_padded_cases_hidden_ones_included(graded):
+    bidirectional = exercise(graded["reverses_padding_too"], "bidirectional_forward")
+    assignment = load_assignment(SOLUTION).exercise("bidirectional_forward")
+    hidden = {c.name for c in assignment.cases if c.hidden}
+    failed = {c.name for c in bidirectional.cases if not c.passed}
+    passed = {c.name for c in bidirectional.cases if c.passed}
+    assert "concat, no padding" in passed, bidirectional.message  # right where there is no padding
+    assert failed & hidden, (failed, hidden)
+    assert {"ave, padded rows", "mul, padded rows", "long rows of many lengths"} <= failed, failed
+    assert 0 < bidirectional.points < bidirectional.max_points / 2
+    rule_text = assignment.rules.describe("bidirectional_forward")
+    assert not any(rule_text in c.message for c in bidirectional.cases)  # wrong answers, not a broken rule
+
+
+@pytest.mark.slow
+def test_honest_variants_keep_full_marks(graded):
+    result = graded["honest"]
+    assert result.points == result.max_points > 0, [(e.name, e.message) for e in result.exercises]
+
+
+def test_new_exercises_state_their_rules_and_have_hidden_cases():
+    assignment = load_assignment(SOLUTION)
+    student = nbformat.read(ROOT / "notebooks" / "A3.ipynb", as_version=4)
+    for name in NEW:
+        ex = assignment.exercise(name)
+        assert ex.rules and ex.worth and "gru_forward" in ex.needs, name
+        assert "keras.layers.Bidirectional" in ex.rules.forbid and "course.*" in ex.rules.forbid
+        assert any(c.hidden for c in ex.cases) and any(not c.hidden for c in ex.cases)
+        assert any(c.symbolic for c in ex.cases if c.hidden), f"{name}: no hidden case with unknown sizes"
+        index = next(i for i, c in enumerate(student.cells)
+                     if c.cell_type == "code" and first_line(c.source) == f"# GRADED: {name}")
+        assert "\n    Rules: " in student.cells[index].source, f"{name}: no 'Rules:' line in its docstring"
+        assert "NotImplementedError" in student.cells[index].source
+        before = next(c.source for c in reversed(student.cells[:index]) if c.cell_type == "markdown")
+        assert "**Rules** (checked by `check` and by the grader)" in before, f"{name}: rules not in its markdown"
+
+
+def test_check_refuses_keras_bidirectional_in_the_students_kernel():
+    assignment = load_assignment(SOLUTION)
+    ns: dict = {"__name__": "__main__", "In": ["", *assignment.setup, KERAS_BIDIRECTIONAL]}
+    needs = assignment.exercise("bidirectional_forward").needs
+    for code in assignment.setup + [assignment.cells[n] for n in needs] + [KERAS_BIDIRECTIONAL]:
+        exec(compile(code, "<ipython-input>", "exec"), ns)
+    report = check("bidirectional_forward", "A3", ns, quiet=True)
+    assert report.passed == 0 and report.total > 0
+    rule_text = assignment.exercise("bidirectional_forward").rules.describe("bidirectional_forward")
+    assert rule_text in str(report) and "uses `keras.layers.Bidirectional`" in str(report), str(report)
+
+
+def test_check_passes_the_honest_variants_in_the_students_kernel():
+    assignment = load_assignment(SOLUTION)
+    for name, cell in HONEST.items():
+        ns: dict = {"__name__": "__main__", "In": ["", *assignment.setup, cell]}
+        for code in assignment.setup + [assignment.cells[n] for n in assignment.exercise(name).needs] + [cell]:
+            exec(compile(code, "<ipython-input>", "exec"), ns)
+        report = check(name, "A3", ns, quiet=True)
+        assert report.passed == report.total > 0, str(report)
