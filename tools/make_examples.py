@@ -4,7 +4,8 @@
 
 `blank` is the student notebook as generated; `full` has the reference's
 graded cells; `partial` has typical mistakes (a forgotten transpose, a mask
-ignored, an exercise left undone); `hangs` loops forever in one exercise.
+ignored, backpropagation that forgets the gradient from later steps, an
+exercise left undone); `hangs` loops forever in one exercise.
 """
 
 from __future__ import annotations
@@ -32,6 +33,21 @@ def mean_cross_entropy(logits, targets, mask):
     """Ignores the mask: averages over padding too."""
     losses = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=targets, logits=logits)  # (B, T)
     return tf.reduce_mean(losses)
+''',
+    "rnn_backward": '''# GRADED: rnn_backward
+def rnn_backward(x, h0, hs, dhs, W_h):
+    """Forgets what flows back from later steps: each step sees only its own read-out's gradient."""
+    T = x.shape[1]
+    dW_x, dW_h, db_h = 0.0, 0.0, 0.0
+    for t in range(T):
+        h_prev = h0 if t == 0 else hs[:, t - 1]  # (B, H)
+        delta = dhs[:, t] * (1.0 - hs[:, t] ** 2)  # (B, H): the delta_{t+1} @ W_h^T term is missing
+        dW_x += tf.transpose(x[:, t]) @ delta
+        dW_h += tf.transpose(h_prev) @ delta
+        db_h += tf.reduce_sum(delta, axis=0)
+        if t == 0:
+            dh0 = delta @ tf.transpose(W_h)
+    return dW_x, dW_h, db_h, dh0
 ''',
 }
 
