@@ -87,6 +87,8 @@ def _codes(obj: Any) -> list[types.CodeType]:
             return []
         fn = getattr(fn, "__func__", fn)
         return [fn.__code__] if isinstance(fn, types.FunctionType) else []
+    if isinstance(getattr(obj, "python_function", None), types.FunctionType):  # a tf.function
+        return _codes(obj.python_function)
     if isinstance(obj, type):
         return [v.__code__ for k, v in vars(obj).items()
                 if k in ("__init__", "__new__", "__call__", "call") and isinstance(v, types.FunctionType)]
@@ -101,9 +103,12 @@ class RuleWatch:
         rules: what it must and must not call.
         check_required: also check `rules.require` (calls of the function;
             not while its cell merely defines it).
+        namespace: where a bare required name (`gru_forward`, a function the
+            notebook defines) is looked up; dotted names are imported.
     """
 
-    def __init__(self, exercise: str, rules: Rules, check_required: bool = True) -> None:
+    def __init__(self, exercise: str, rules: Rules, check_required: bool = True,
+                 namespace: dict | None = None) -> None:
         self.exercise, self.rules, self.check_required = exercise, rules, check_required
         self.forbidden: dict[types.CodeType, str] = {}
         self.forbidden_builtins: dict[int, str] = {}
@@ -126,7 +131,11 @@ class RuleWatch:
         self.library = tuple(sorted({sys.prefix, sys.base_prefix, sys.exec_prefix, *LIBRARY_DIRS}))
         self.required: dict[types.CodeType, str] = {}
         for name in rules.require:
-            for obj in _objects(name):
+            if "." in name:
+                found = _objects(name)
+            else:
+                found = [namespace[name]] if namespace and callable(namespace.get(name)) else []
+            for obj in found:
                 for code in _codes(obj):
                     self.required[code] = name
         self.hits: list[str] = []
@@ -253,7 +262,7 @@ def call_watched(namespace: dict, function: str, exercise: str, rules: dict | No
     original = namespace.get(function)
     if not rules or not callable(original):
         return body()
-    watch = RuleWatch(exercise, Rules.from_plain(rules), check_required=True)
+    watch = RuleWatch(exercise, Rules.from_plain(rules), check_required=True, namespace=namespace)
 
     def guarded(*args: Any, **kwargs: Any) -> Any:
         with watch:

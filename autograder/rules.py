@@ -32,7 +32,9 @@ class Rules:
 
     Args:
         forbid: dotted names (wildcards allowed) the cell may not call, import or reference.
-        require: dotted names the exercise's function must call while it runs.
+        require: names the exercise's function must call while it runs: a dotted
+            name (`tf.scan`), or a bare one (`gru_forward`) for a function the
+            notebook itself defines, such as an earlier exercise the student wrote.
         no_loops: the graded function may not loop in Python (`for`, `while`, comprehensions).
         text: the rule in words, quoted in feedback (default: made from the fields).
     """
@@ -209,6 +211,7 @@ def static_violations(source: str, exercise: str, rules: Rules, setup: list[str]
     if rules.require and not _is_stub(tree, exercise):
         used = {canonical(d) for n in ast.walk(tree) if isinstance(n, (ast.Name, ast.Attribute, ast.Call))
                 and (d := names.resolve(n))}
+        used |= {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}  # the notebook's own functions
         for name in rules.require:
             if not any(matches(u, (name,)) for u in used):
                 flag(0, f"it never calls `{name}`")

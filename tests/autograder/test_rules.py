@@ -120,3 +120,28 @@ def test_static_check_resolves_aliases_chains_getattr_and_imports():
     for source in dodges:
         assert static_violations(source, "f", rules, setup), source
     assert static_violations("def f(g):\n    return tf.linalg.global_norm(g)", "f", rules, setup) == []
+
+
+def test_a_bare_required_name_is_the_notebooks_own_function():
+    rules = Rules(require=("gru_forward",))
+    calls = "def bidirectional(x):\n    return gru_forward(x) + gru_forward(x[::-1])"
+    own_loop = "def bidirectional(x):\n    return tf.scan(lambda h, v: h + v, x)"
+    assert static_violations(calls, "bidirectional", rules, ["import tensorflow as tf"]) == []
+    assert [v.why for v in static_violations(own_loop, "bidirectional", rules, ["import tensorflow as tf"])] == [
+        "it never calls `gru_forward`"]
+
+
+def test_the_run_time_watch_looks_a_bare_required_name_up_in_the_students_namespace():
+    from autograder.rule_watch import RuleBroken, call_watched
+
+    rules = Rules(require=("gru_forward",)).to_plain()
+    namespace: dict = {}
+    exec("def gru_forward(x):\n    return [v * 2 for v in x]\n"
+         "def honest(x):\n    return gru_forward(x)\n"
+         "def mentions_only(x):\n    helper = gru_forward\n    return [v * 2 for v in x]\n", namespace)
+    assert call_watched(namespace, "honest", "honest", rules, lambda: namespace["honest"]([1, 2])) == [2, 4]
+    with pytest.raises(RuleBroken, match="`gru_forward` was never called"):
+        call_watched(namespace, "mentions_only", "mentions_only", rules, lambda: namespace["mentions_only"]([1]))
+    empty: dict = {"f": lambda x: x}
+    with pytest.raises(RuleBroken, match="was never called"):  # not defined at all: never satisfied
+        call_watched(empty, "f", "f", rules, lambda: empty["f"](1))

@@ -2,7 +2,9 @@
 
 Each submission is A3's reference notebook with some graded cells replaced. A
 Keras wrapper or recurrent layer (named in the cell, or reached at run time)
-costs its exercise every case with the rule's words; reversing the padding
+costs its exercise every case with the rule's words, and so does a right
+answer computed without the student's own `gru_forward` (found on the syntax
+tree, or at run time when the name is only mentioned); reversing the padding
 along with the real steps breaks the padded cases, hidden ones included; a
 differently written but honest implementation keeps full marks.
 """
@@ -39,6 +41,7 @@ def stacked_forward(x, lengths, layers):
     mask = tf.sequence_mask(lengths, tf.shape(x)[1])
     h = x
     for kernel, recurrent_kernel, bias in layers:
+        gru_forward(h, tf.zeros([tf.shape(h)[0], recurrent_kernel.shape[0]]), kernel, recurrent_kernel, bias)  # for show
         rnn = getattr(keras.layers, "G" + "RU")(recurrent_kernel.shape[0], return_sequences=True)
         rnn(h, mask=mask)
         rnn.set_weights([kernel.numpy(), recurrent_kernel.numpy(), bias.numpy()])
@@ -102,17 +105,47 @@ def stacked_forward(x, lengths, layers):
 ''',
 }
 
+OWN_SCAN = '''# GRADED: stacked_forward
+def own_gru(inputs, h0, kernel, recurrent_kernel, bias):
+    H = tf.shape(recurrent_kernel)[0]
+
+    def step(h, x_t):
+        xz, xr, xh = tf.split(x_t @ kernel + bias[0], 3, axis=-1)
+        hz, hr, hh = tf.split(h @ recurrent_kernel + bias[1], 3, axis=-1)
+        z, r = tf.sigmoid(xz + hz), tf.sigmoid(xr + hr)
+        return z * h + (1.0 - z) * tf.tanh(xh + r * hh)
+
+    return tf.transpose(tf.scan(step, tf.transpose(inputs, [1, 0, 2]), initializer=h0), [1, 0, 2])
+
+
+def stacked_forward(x, lengths, layers):
+    real = tf.sequence_mask(lengths, tf.shape(x)[1])[:, :, None]  # (B, T, 1)
+    out = x
+    for kernel, recurrent_kernel, bias in layers:
+        h0 = tf.zeros(tf.stack([tf.shape(out)[0], tf.shape(kernel)[1] // 3]))
+        out = own_gru(out, h0, kernel, recurrent_kernel, bias)
+    final = tf.gather(out, tf.cast(lengths, tf.int32) - 1, batch_dims=1)  # (B, H): the last real output
+    return tf.where(real, out, final[:, None, :])
+'''
+MENTIONS_GRU_FORWARD_ONLY = OWN_SCAN.replace("def stacked_forward(x, lengths, layers):\n",
+                                             "def stacked_forward(x, lengths, layers):\n    unused = gru_forward\n")
+
 # submission -> replaced cells
 SUBMISSIONS = {
     "keras_bidirectional": {"bidirectional_forward": KERAS_BIDIRECTIONAL},
     "keras_gru_at_run_time": {"stacked_forward": KERAS_GRU_AT_RUN_TIME},
     "reverses_padding_too": {"bidirectional_forward": REVERSES_PADDING_TOO},
+    "own_scan": {"stacked_forward": OWN_SCAN},
+    "mentions_gru_forward_only": {"stacked_forward": MENTIONS_GRU_FORWARD_ONLY},
     "honest": HONEST,
 }
 # submission -> (exercise that must score 0, words the message must hold besides the rule's text)
 BROKEN = {
     "keras_bidirectional": ("bidirectional_forward", "uses `keras.layers.Bidirectional`"),
     "keras_gru_at_run_time": ("stacked_forward", "called `keras.layers.GRU*` while running"),
+    # right answers, but the student's own gru_forward is not what computes them
+    "own_scan": ("stacked_forward", "it never calls `gru_forward`"),
+    "mentions_gru_forward_only": ("stacked_forward", "`gru_forward` was never called"),
 }
 
 
