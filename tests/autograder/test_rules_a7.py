@@ -162,7 +162,8 @@ WRONG = {
     "shift_by_roll": ("shift_right", {"one step", "a big batch"}, 0.0),
     "accuracy_whole_rows": ("sequence_accuracy", {"wider predictions", "stops early", "a mix"}, 0.5),
     "beam_greedy_only": ("beam_search", {"greedy misses the best", "other start and end ids"}, 0.75),
-    "beam_exhaustive": ("beam_search", {"width 1 on a trap", "width 3, eight tokens"}, 0.75),
+    "beam_exhaustive": ("beam_search", {"width 1 on a trap", "a narrow beam misses the best", "width 3, six tokens"},
+                        0.5),
 }
 
 
@@ -268,16 +269,19 @@ def test_reference_beam_is_greedy_at_width_1_and_exhaustive_when_wide():
 
 
 def test_the_trap_cases_are_traps():
-    """Where a hidden case says greedy misses the best, the reference's answer differs from greedy decoding."""
+    """Where a case is a trap, the reference's answer differs from greedy decoding, or from the exhaustive optimum."""
     ns = reference_namespace()
     assignment = load_assignment(SOLUTION)
     ex = assignment.exercise("beam_search")
-    for name in ("greedy misses the best", "other start and end ids"):
+    greedy_traps = ("greedy misses the best", "other start and end ids")
+    beam_traps = ("width 2", "width 3, six tokens", "a narrow beam misses the best")
+    for name in greedy_traps + beam_traps:
         case = next(c for c in ex.cases if c.name == name)
         tables, state, start_id, end_id, width, max_len = case_args("A7", ex, case)
-        greedy, _ = ns["toy_greedy_and_best"](tables, start_id, end_id, max_len)
+        greedy, best = ns["toy_greedy_and_best"](tables, start_id, end_id, max_len)
         tokens, _ = ns["beam_search"](tables, state, start_id, end_id, width, max_len)
-        assert tokens.tolist() != greedy, name
+        assert tokens.tolist() == ns["toy_beam"](tables, start_id, end_id, width, max_len), name
+        assert tokens.tolist() != (greedy if name in greedy_traps else best), name
 
 
 CHECKED = {  # the same shortcuts in a student's kernel: check says what the grader will
