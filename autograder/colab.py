@@ -6,7 +6,9 @@ source (`COURSE_PACKAGE`) is one setting, written by `autograder assign
 (`keras-seq-course==0.1.0`, the default), a git URL
 (`keras-seq-course @ git+https://…`) or a wheel's URL. The cell installs with
 `pip` in a subprocess, not `%pip`, because `%pip` does not stop the notebook
-when the install fails; this cell raises with what to do instead.
+when the install fails; this cell raises with what to do instead. Its last
+line says which GPU TensorFlow found: nothing in the notebooks asks for one,
+and everything they run uses it when it is there.
 """
 
 from __future__ import annotations
@@ -42,7 +44,10 @@ if importlib.util.find_spec("autograder") is None:
             "instructor for the right install line and put it in COURSE_PACKAGE above.")
     importlib.invalidate_caches()
 import autograder, tensorflow as tf  # noqa: E401
-print("course package", autograder.__version__, "· TensorFlow", tf.__version__)'''
+GPUS = tf.config.list_physical_devices("GPU")  # Keras and tf.scan use the first GPU by themselves
+DEVICE = (tf.config.experimental.get_device_details(GPUS[0]).get("device_name", GPUS[0].name) if GPUS
+          else "none, so everything runs on the CPU (on Colab: Runtime > Change runtime type > GPU)")
+print("course package", autograder.__version__, "· TensorFlow", tf.__version__, "· GPU:", DEVICE)'''
 
 _URL = re.compile(r"^(git\+)?(https?|file|ssh)://\S+$")
 

@@ -125,7 +125,7 @@ def test_lab_serves_the_student_notebooks_and_runs_their_first_cells_on_the_cour
     try:
         code_cells = [c["source"] for c in cells if c["cell_type"] == "code"]
         status, printed = lab.execute(kernel, code_cells[0])  # the set-up cell: a check, no install, off Colab
-        assert status == "ok" and "course package" in printed and "TensorFlow" in printed, printed
+        assert status == "ok" and "course package" in printed and "TensorFlow" in printed and "GPU: " in printed, printed
         status, printed = lab.execute(kernel, code_cells[1] + "\nprint(tf.reduce_sum(tf.ones((2, 3))).numpy())")
         assert status == "ok" and "6.0" in printed, printed
         status, printed = lab.execute(kernel, "import sys; print(sys.prefix)")
