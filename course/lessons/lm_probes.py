@@ -67,15 +67,22 @@ def step_model_probe(model_class: Callable[..., Any]) -> Callable[[dict, dict], 
 
 
 def small_lm(vocab_size: int, embed_dim: int, hidden: int) -> Any:
-    """`Embedding -> GRU(return_sequences) -> Dense` with deterministic weights (no dropout)."""
+    """A small next-token model with deterministic weights, for grading a training step.
+
+    `Embedding -> GRU -> Dense`, (B, T) ids to (B, T, V) logits: one layer, no
+    dropout, a `Sequential`, so that this module (which ships to students) does
+    not hold the code of A6's `build_char_lm`.
+    """
     import keras
 
     from autograder.model_probe import deterministic_weights
 
-    ids = keras.Input(shape=(None,), dtype="int32")  # (B, T)
-    x = keras.layers.Embedding(vocab_size, embed_dim)(ids)  # (B, T, E)
-    x = keras.layers.GRU(hidden, return_sequences=True)(x)  # (B, T, H)
-    model = keras.Model(ids, keras.layers.Dense(vocab_size)(x))  # (B, T, V) logits
+    model = keras.Sequential([
+        keras.Input(shape=(None,), dtype="int32"),
+        keras.layers.Embedding(vocab_size, embed_dim),
+        keras.layers.GRU(hidden, return_sequences=True),
+        keras.layers.Dense(vocab_size),
+    ])
     deterministic_weights(model)
     return model
 

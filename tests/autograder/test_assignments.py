@@ -96,6 +96,10 @@ def test_examples_score_in_order(sandbox):
     assert 0 < results["hangs"].points < results["full"].points
 
 
+# Lines any TensorFlow code has: the grader's own probes hold them too, and they give nothing away.
+GENERIC_LINES = {"with tf.GradientTape() as tape:"}
+
+
 def test_release_bundle_has_no_solution_code(tmp_path):
     files = release(tmp_path / "bundle", ROOT / "notebooks")
     text = "\n".join(p.read_text(errors="replace") for p in files if p.suffix in {".ipynb", ".json", ".py"})
@@ -105,7 +109,7 @@ def test_release_bundle_has_no_solution_code(tmp_path):
             body = source.split("### BEGIN SOLUTION", 1)[1].split("### END SOLUTION", 1)[0]
             for line in body.splitlines():
                 line = line.strip()
-                if len(line) > 25 and not line.startswith("#"):
+                if len(line) > 25 and not line.startswith("#") and line not in GENERIC_LINES:
                     assert json.dumps(line)[1:-1] not in text and line not in text, f"{name}: {line!r} leaked"
     assert not list((tmp_path / "bundle").rglob("solutions"))
 

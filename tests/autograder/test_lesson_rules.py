@@ -9,19 +9,15 @@ in one run of the grader.
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import nbformat
 import pytest
+from lesson_submissions import (ROOT, assert_full_marks, assert_rule_broken, assert_rules_stated, exercise,
+                                grade_submissions, kernel_with, rule_text, solution)
 
 from autograder.assign import load_assignment
 from autograder.check import check
-from autograder.grade import GradeConfig, Grader
-from autograder.notebook import GRADED, first_line
-from autograder.run import Limits
 
-ROOT = Path(__file__).resolve().parents[2]
 LESSONS = ("A1", "A4", "A5", "A6")
+ALL_LESSONS = tuple(p.stem for p in sorted((ROOT / "solutions").glob("*.ipynb")))
 
 # ------------------------------------------------------------------------------------------------- A1
 A1_UNIFORM_VIA_COURSE = '''# GRADED: uniform_perplexity
@@ -255,31 +251,9 @@ BROKEN = {
 }
 
 
-def with_cells(lesson: str, cells: dict[str, str]) -> nbformat.NotebookNode:
-    """The reference notebook of `lesson` with some graded cells replaced."""
-    nb = nbformat.read(ROOT / "solutions" / f"{lesson}.ipynb", as_version=4)
-    left = dict(cells)
-    for cell in nb.cells:
-        match = GRADED.match(first_line(cell.source) or "") if cell.cell_type == "code" else None
-        if match and match.group(1) in left:
-            cell.source = left.pop(match.group(1))
-    assert not left, f"{lesson} has no graded cell for {sorted(left)}"
-    return nb
-
-
 @pytest.fixture(scope="module")
 def graded(roomy_sandbox, tmp_path_factory):
-    folder = tmp_path_factory.mktemp("lesson-rules")
-    paths = []
-    for name, (lesson, cells) in SUBMISSIONS.items():
-        nbformat.write(with_cells(lesson, cells), folder / f"{name}.ipynb")
-        paths.append(folder / f"{name}.ipynb")
-    grader = Grader(GradeConfig(ROOT / "solutions", None, 2, Limits()))
-    return {r.submission: r for r in grader.grade(paths, roomy_sandbox)}
-
-
-def exercise(result, name):
-    return next(e for e in result.exercises if e.name == name)
+    return grade_submissions(SUBMISSIONS, roomy_sandbox, tmp_path_factory.mktemp("lesson-rules"))
 
 
 @pytest.mark.slow
@@ -287,21 +261,13 @@ def exercise(result, name):
 def test_a_shortcut_costs_its_exercise_with_the_rules_words(graded, name):
     lesson, _ = SUBMISSIONS[name]
     target, words = BROKEN[name]
-    result = graded[name]
-    broken = exercise(result, target)
-    assert broken.max_points > 0 and broken.points == 0, broken.message
-    rule_text = load_assignment(ROOT / "solutions" / f"{lesson}.ipynb").exercise(target).rules.describe(target)
-    for case in broken.cases:
-        assert rule_text in case.message and words in case.message, case.message
-    others = [e for e in result.exercises if e.name != target]
-    assert all(e.points == e.max_points for e in others), [(e.name, e.message) for e in others]
+    assert_rule_broken(graded[name], lesson, target, words)
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("lesson", LESSONS)
 def test_honest_variants_keep_full_marks(graded, lesson):
-    result = graded[f"{lesson}_honest"]
-    assert result.points == result.max_points > 0, [(e.name, e.message) for e in result.exercises]
+    assert_full_marks(graded[f"{lesson}_honest"])
 
 
 @pytest.mark.slow
@@ -312,19 +278,13 @@ def test_returning_the_vocabulary_size_no_longer_passes(graded):
     assert uniform.points <= uniform.max_points / 2 + 1e-9
 
 
-@pytest.mark.parametrize("lesson", LESSONS)
+@pytest.mark.parametrize("lesson", ALL_LESSONS)
 def test_every_exercise_has_rules_points_and_says_so_before_the_grade(lesson):
-    assignment = load_assignment(ROOT / "solutions" / f"{lesson}.ipynb")
-    student = nbformat.read(ROOT / "notebooks" / f"{lesson}.ipynb", as_version=4)
-    for ex in assignment.exercises:
+    for ex in load_assignment(solution(lesson)).exercises:
         assert ex.rules and ex.worth, f"{lesson} {ex.name}: rules and worth must be set"
         shares = [ex.case_points(c) for c in ex.cases]
         assert all(abs(s * 10 - round(s * 10)) < 1e-9 for s in shares), f"{ex.name}: case points {shares}"
-        index = next(i for i, c in enumerate(student.cells)
-                     if c.cell_type == "code" and first_line(c.source) == f"# GRADED: {ex.name}")
-        assert "\n    Rules: " in student.cells[index].source, f"{ex.name}: no 'Rules:' line in its docstring"
-        before = next(c.source for c in reversed(student.cells[:index]) if c.cell_type == "markdown")
-        assert "**Rules** (checked by `check` and by the grader)" in before, f"{ex.name}: rules not in its markdown"
+        assert_rules_stated(lesson, ex.name)
 
 
 CHECKED = {  # the same shortcuts in a student's kernel: check says what the grader will
@@ -337,10 +297,6 @@ CHECKED = {  # the same shortcuts in a student's kernel: check says what the gra
 @pytest.mark.parametrize("lesson", sorted(CHECKED))
 def test_check_refuses_the_shortcut_in_the_students_kernel(lesson):
     name, cell, words = CHECKED[lesson]
-    assignment = load_assignment(ROOT / "solutions" / f"{lesson}.ipynb")
-    ns: dict = {"__name__": "__main__", "In": ["", *assignment.setup, cell]}
-    for code in assignment.setup + [assignment.cells[n] for n in assignment.exercise(name).needs] + [cell]:
-        exec(compile(code, "<ipython-input>", "exec"), ns)
-    report = check(name, lesson, ns, quiet=True)
+    report = check(name, lesson, kernel_with(lesson, name, cell), quiet=True)
     assert report.passed == 0 and report.total > 0
-    assert assignment.exercise(name).rules.describe(name) in str(report) and words in str(report), str(report)
+    assert rule_text(lesson, name) in str(report) and words in str(report), str(report)

@@ -7,21 +7,16 @@ variant walks back with a Python loop instead of the reference's reversed scan.
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import nbformat
 import numpy as np
 import pytest
+from lesson_submissions import assert_full_marks, assert_rule_broken, assert_rules_stated, grade_submissions, solution
+from lesson_submissions import kernel_with as lesson_kernel
 
 from autograder.assign import load_assignment
 from autograder.check import check
-from autograder.grade import GradeConfig, Grader
-from autograder.notebook import GRADED, first_line
-from autograder.run import Limits
 from autograder.spec import case_args
 
-ROOT = Path(__file__).resolve().parents[2]
-A2 = load_assignment(ROOT / "solutions" / "A2.ipynb")
+A2 = load_assignment(solution("A2"))
 
 TAPE_SHORTCUT = '''# GRADED: rnn_backward
 def rnn_backward(x, h0, hs, dhs, W_h):
@@ -80,55 +75,25 @@ BROKEN = {  # submission -> words the message must hold besides the rule's text
 }
 
 
-def with_backward(cell: str) -> nbformat.NotebookNode:
-    """The reference notebook with its `rnn_backward` cell replaced."""
-    nb = nbformat.read(ROOT / "solutions" / "A2.ipynb", as_version=4)
-    cells = [c for c in nb.cells if c.cell_type == "code" and first_line(c.source) == "# GRADED: rnn_backward"]
-    assert len(cells) == 1 and GRADED.match(first_line(cell))
-    cells[0].source = cell
-    return nb
-
-
 @pytest.fixture(scope="module")
 def graded(roomy_sandbox, tmp_path_factory):
-    folder = tmp_path_factory.mktemp("a2-rules")
-    paths = []
-    for name, cell in SUBMISSIONS.items():
-        nbformat.write(with_backward(cell), folder / f"{name}.ipynb")
-        paths.append(folder / f"{name}.ipynb")
-    grader = Grader(GradeConfig(ROOT / "solutions", None, 2, Limits()))
-    return {r.submission: r for r in grader.grade(paths, roomy_sandbox)}
-
-
-def exercise(result, name):
-    return next(e for e in result.exercises if e.name == name)
+    submissions = {name: ("A2", {"rnn_backward": cell}) for name, cell in SUBMISSIONS.items()}
+    return grade_submissions(submissions, roomy_sandbox, tmp_path_factory.mktemp("a2-rules"))
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(BROKEN))
 def test_an_autodiff_shortcut_scores_zero_with_the_rules_words(graded, name):
-    result = graded[name]
-    backward = exercise(result, "rnn_backward")
-    assert backward.max_points > 0 and backward.points == 0, backward.message
-    rule_text = A2.exercise("rnn_backward").rules.describe("rnn_backward")
-    for case in backward.cases:
-        assert rule_text in case.message and BROKEN[name] in case.message, case.message
-    others = [e for e in result.exercises if e.name != "rnn_backward"]
-    assert all(e.points == e.max_points for e in others), [(e.name, e.message) for e in others]
+    assert_rule_broken(graded[name], "A2", "rnn_backward", BROKEN[name])
 
 
 @pytest.mark.slow
 def test_an_honest_python_loop_keeps_full_marks(graded):
-    result = graded["honest_loop"]
-    assert result.points == result.max_points > 0, [(e.name, e.message) for e in result.exercises]
+    assert_full_marks(graded["honest_loop"])
 
 
 def kernel_with(cell: str) -> dict:
-    """A student's kernel: the setup cell, then `cell`, compiled as IPython would."""
-    ns: dict = {"__name__": "__main__", "In": ["", *A2.setup, cell]}
-    for code in [*A2.setup, cell]:
-        exec(compile(code, "<ipython-input>", "exec"), ns)
-    return ns
+    return lesson_kernel("A2", "rnn_backward", cell)
 
 
 def test_check_refuses_the_tape_in_the_students_kernel():
@@ -173,15 +138,7 @@ def test_the_references_gradients_agree_with_the_tape_on_every_case():
 
 
 def test_the_exercise_states_its_rules_and_its_cases_are_worth_tenths():
-    import nbformat as nbf
-
-    student = nbf.read(ROOT / "notebooks" / "A2.ipynb", as_version=4)
     ex = A2.exercise("rnn_backward")
     assert ex.rules and ex.worth
     assert all(abs(ex.case_points(c) * 10 - round(ex.case_points(c) * 10)) < 1e-9 for c in ex.cases)
-    index = next(i for i, c in enumerate(student.cells)
-                 if c.cell_type == "code" and first_line(c.source) == "# GRADED: rnn_backward")
-    assert "\n    Rules: " in student.cells[index].source
-    assert "raise NotImplementedError" in student.cells[index].source
-    before = next(c.source for c in reversed(student.cells[:index]) if c.cell_type == "markdown")
-    assert "**Rules** (checked by `check` and by the grader)" in before
+    assert_rules_stated("A2", "rnn_backward")

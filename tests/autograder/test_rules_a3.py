@@ -11,19 +11,14 @@ differently written but honest implementation keeps full marks.
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import nbformat
 import pytest
+from lesson_submissions import (assert_full_marks, assert_rule_broken, assert_rules_stated, exercise, grade_submissions,
+                                kernel_with, rule_text, solution)
 
 from autograder.assign import load_assignment
 from autograder.check import check
-from autograder.grade import GradeConfig, Grader
-from autograder.notebook import GRADED, first_line
-from autograder.run import Limits
 
-ROOT = Path(__file__).resolve().parents[2]
-SOLUTION = ROOT / "solutions" / "A3.ipynb"
+SOLUTION = solution("A3")
 NEW = ("bidirectional_forward", "stacked_forward")
 
 KERAS_BIDIRECTIONAL = '''# GRADED: bidirectional_forward
@@ -149,45 +144,17 @@ BROKEN = {
 }
 
 
-def with_cells(cells: dict[str, str]) -> nbformat.NotebookNode:
-    """A3's reference notebook with some graded cells replaced."""
-    nb = nbformat.read(SOLUTION, as_version=4)
-    left = dict(cells)
-    for cell in nb.cells:
-        match = GRADED.match(first_line(cell.source) or "") if cell.cell_type == "code" else None
-        if match and match.group(1) in left:
-            cell.source = left.pop(match.group(1))
-    assert not left, f"A3 has no graded cell for {sorted(left)}"
-    return nb
-
-
 @pytest.fixture(scope="module")
 def graded(roomy_sandbox, tmp_path_factory):
-    folder = tmp_path_factory.mktemp("a3-rules")
-    paths = []
-    for name, cells in SUBMISSIONS.items():
-        nbformat.write(with_cells(cells), folder / f"{name}.ipynb")
-        paths.append(folder / f"{name}.ipynb")
-    grader = Grader(GradeConfig(ROOT / "solutions", None, 2, Limits()))
-    return {r.submission: r for r in grader.grade(paths, roomy_sandbox)}
-
-
-def exercise(result, name):
-    return next(e for e in result.exercises if e.name == name)
+    submissions = {name: ("A3", cells) for name, cells in SUBMISSIONS.items()}
+    return grade_submissions(submissions, roomy_sandbox, tmp_path_factory.mktemp("a3-rules"))
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(BROKEN))
 def test_a_keras_shortcut_costs_its_exercise_with_the_rules_words(graded, name):
     target, words = BROKEN[name]
-    result = graded[name]
-    broken = exercise(result, target)
-    assert broken.max_points > 0 and broken.points == 0, broken.message
-    rule_text = load_assignment(SOLUTION).exercise(target).rules.describe(target)
-    for case in broken.cases:
-        assert rule_text in case.message and words in case.message, case.message
-    others = [e for e in result.exercises if e.name != target]
-    assert all(e.points == e.max_points for e in others), [(e.name, e.message) for e in others]
+    assert_rule_broken(graded[name], "A3", target, words)
 
 
 @pytest.mark.slow
@@ -207,44 +174,30 @@ def test_reversing_the_padding_too_fails_the_padded_cases_hidden_ones_included(g
 
 @pytest.mark.slow
 def test_honest_variants_keep_full_marks(graded):
-    result = graded["honest"]
-    assert result.points == result.max_points > 0, [(e.name, e.message) for e in result.exercises]
+    assert_full_marks(graded["honest"])
 
 
 def test_new_exercises_state_their_rules_and_have_hidden_cases():
     assignment = load_assignment(SOLUTION)
-    student = nbformat.read(ROOT / "notebooks" / "A3.ipynb", as_version=4)
     for name in NEW:
         ex = assignment.exercise(name)
         assert ex.rules and ex.worth and "gru_forward" in ex.needs, name
+        assert "gru_forward" in ex.rules.require, name
         assert "keras.layers.Bidirectional" in ex.rules.forbid and "course.*" in ex.rules.forbid
         assert any(c.hidden for c in ex.cases) and any(not c.hidden for c in ex.cases)
         assert any(c.symbolic for c in ex.cases if c.hidden), f"{name}: no hidden case with unknown sizes"
-        index = next(i for i, c in enumerate(student.cells)
-                     if c.cell_type == "code" and first_line(c.source) == f"# GRADED: {name}")
-        assert "\n    Rules: " in student.cells[index].source, f"{name}: no 'Rules:' line in its docstring"
-        assert "NotImplementedError" in student.cells[index].source
-        before = next(c.source for c in reversed(student.cells[:index]) if c.cell_type == "markdown")
-        assert "**Rules** (checked by `check` and by the grader)" in before, f"{name}: rules not in its markdown"
+        assert_rules_stated("A3", name)
 
 
 def test_check_refuses_keras_bidirectional_in_the_students_kernel():
-    assignment = load_assignment(SOLUTION)
-    ns: dict = {"__name__": "__main__", "In": ["", *assignment.setup, KERAS_BIDIRECTIONAL]}
-    needs = assignment.exercise("bidirectional_forward").needs
-    for code in assignment.setup + [assignment.cells[n] for n in needs] + [KERAS_BIDIRECTIONAL]:
-        exec(compile(code, "<ipython-input>", "exec"), ns)
-    report = check("bidirectional_forward", "A3", ns, quiet=True)
+    report = check("bidirectional_forward", "A3", kernel_with("A3", "bidirectional_forward", KERAS_BIDIRECTIONAL),
+                   quiet=True)
     assert report.passed == 0 and report.total > 0
-    rule_text = assignment.exercise("bidirectional_forward").rules.describe("bidirectional_forward")
-    assert rule_text in str(report) and "uses `keras.layers.Bidirectional`" in str(report), str(report)
+    text = rule_text("A3", "bidirectional_forward")
+    assert text in str(report) and "uses `keras.layers.Bidirectional`" in str(report), str(report)
 
 
 def test_check_passes_the_honest_variants_in_the_students_kernel():
-    assignment = load_assignment(SOLUTION)
     for name, cell in HONEST.items():
-        ns: dict = {"__name__": "__main__", "In": ["", *assignment.setup, cell]}
-        for code in assignment.setup + [assignment.cells[n] for n in assignment.exercise(name).needs] + [cell]:
-            exec(compile(code, "<ipython-input>", "exec"), ns)
-        report = check(name, "A3", ns, quiet=True)
+        report = check(name, "A3", kernel_with("A3", name, cell), quiet=True)
         assert report.passed == report.total > 0, str(report)

@@ -8,18 +8,11 @@ kernel says the same about a shortcut.
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import nbformat
 import pytest
+from lesson_submissions import (assert_full_marks, assert_rule_broken, exercise, grade_submissions, kernel_with,
+                                rule_text)
 
-from autograder.assign import load_assignment
 from autograder.check import check
-from autograder.grade import GradeConfig, Grader
-from autograder.notebook import GRADED, first_line
-from autograder.run import Limits
-
-ROOT = Path(__file__).resolve().parents[2]
 
 STEP_VIA_COURSE = '''# GRADED: train_step
 from course import training
@@ -123,61 +116,29 @@ BROKEN = {
 }
 
 
-def with_cells(cells: dict[str, str]) -> nbformat.NotebookNode:
-    nb = nbformat.read(ROOT / "solutions" / "A6.ipynb", as_version=4)
-    left = dict(cells)
-    for cell in nb.cells:
-        match = GRADED.match(first_line(cell.source) or "") if cell.cell_type == "code" else None
-        if match and match.group(1) in left:
-            cell.source = left.pop(match.group(1))
-    assert not left, f"A6 has no graded cell for {sorted(left)}"
-    return nb
-
-
 @pytest.fixture(scope="module")
 def graded(roomy_sandbox, tmp_path_factory):
-    folder = tmp_path_factory.mktemp("a6-rules")
-    paths = []
-    for name, cells in SUBMISSIONS.items():
-        nbformat.write(with_cells(cells), folder / f"{name}.ipynb")
-        paths.append(folder / f"{name}.ipynb")
-    grader = Grader(GradeConfig(ROOT / "solutions", None, 2, Limits()))
-    return {r.submission: r for r in grader.grade(paths, roomy_sandbox)}
-
-
-def exercise(result, name):
-    return next(e for e in result.exercises if e.name == name)
+    submissions = {name: ("A6", cells) for name, cells in SUBMISSIONS.items()}
+    return grade_submissions(submissions, roomy_sandbox, tmp_path_factory.mktemp("a6-rules"))
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(BROKEN))
 def test_a_shortcut_costs_its_exercise_with_the_rules_words(graded, name):
     target, words = BROKEN[name]
-    result = graded[name]
-    broken = exercise(result, target)
-    assert broken.max_points > 0 and broken.points == 0, broken.message
-    rule_text = load_assignment(ROOT / "solutions" / "A6.ipynb").exercise(target).rules.describe(target)
-    for case in broken.cases:
-        assert rule_text in case.message and words in case.message, case.message
-    others = [e for e in result.exercises if e.name != target]
-    assert all(e.points == e.max_points for e in others), [(e.name, e.message) for e in others]
+    assert_rule_broken(graded[name], "A6", target, words)
 
 
 @pytest.mark.slow
 def test_honest_variants_keep_full_marks(graded):
     result = graded["honest"]
-    assert result.points == result.max_points > 0, [(e.name, e.message) for e in result.exercises]
+    assert_full_marks(result)
     for name in ("train_step", "generate"):
         assert len(exercise(result, name).cases) >= 5
 
 
 def namespace_with(cell: str, name: str) -> dict:
-    """A student's kernel: the set-up cells, the cells `name` needs, then `cell`."""
-    assignment = load_assignment(ROOT / "solutions" / "A6.ipynb")
-    ns: dict = {"__name__": "__main__", "In": ["", *assignment.setup, cell]}
-    for code in assignment.setup + [assignment.cells[n] for n in assignment.exercise(name).needs] + [cell]:
-        exec(compile(code, "<ipython-input>", "exec"), ns)
-    return ns
+    return kernel_with("A6", name, cell)
 
 
 @pytest.mark.parametrize("name, cell, words", [
@@ -186,9 +147,8 @@ def namespace_with(cell: str, name: str) -> dict:
 ])
 def test_check_refuses_the_shortcut_in_the_students_kernel(name, cell, words):
     report = check(name, "A6", namespace_with(cell, name), quiet=True)
-    rule_text = load_assignment(ROOT / "solutions" / "A6.ipynb").exercise(name).rules.describe(name)
     assert report.passed == 0 and report.total > 0
-    assert rule_text in str(report) and words in str(report), str(report)
+    assert rule_text("A6", name) in str(report) and words in str(report), str(report)
 
 
 @pytest.mark.parametrize("name", ["train_step", "generate"])

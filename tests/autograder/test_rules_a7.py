@@ -7,21 +7,18 @@ exhaustive, fails hidden cases; a differently written but honest implementation 
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import nbformat
 import numpy as np
 import pytest
+from lesson_submissions import (assert_full_marks, assert_others_full, assert_rule_broken, assert_rules_stated,
+                                exercise, grade_submissions, kernel_with, rule_text, solution)
 
 from autograder.assign import load_assignment
 from autograder.check import check
-from autograder.grade import GradeConfig, Grader
-from autograder.notebook import GRADED, first_line
-from autograder.run import Limits
+from autograder.notebook import first_line
 from autograder.spec import case_args
 
-ROOT = Path(__file__).resolve().parents[2]
-SOLUTION = ROOT / "solutions" / "A7.ipynb"
+SOLUTION = solution("A7")
 
 SHIFT_BY_ROLL = '''# GRADED: shift_right
 def shift_right(targets, start_id):
@@ -167,45 +164,17 @@ WRONG = {
 }
 
 
-def with_cells(cells: dict[str, str]) -> nbformat.NotebookNode:
-    """The reference notebook with some graded cells replaced."""
-    nb = nbformat.read(SOLUTION, as_version=4)
-    left = dict(cells)
-    for cell in nb.cells:
-        match = GRADED.match(first_line(cell.source) or "") if cell.cell_type == "code" else None
-        if match and match.group(1) in left:
-            cell.source = left.pop(match.group(1))
-    assert not left, f"A7 has no graded cell for {sorted(left)}"
-    return nb
-
-
 @pytest.fixture(scope="module")
 def graded(roomy_sandbox, tmp_path_factory):
-    folder = tmp_path_factory.mktemp("a7-rules")
-    paths = []
-    for name, cells in SUBMISSIONS.items():
-        nbformat.write(with_cells(cells), folder / f"{name}.ipynb")
-        paths.append(folder / f"{name}.ipynb")
-    grader = Grader(GradeConfig(ROOT / "solutions", None, 2, Limits()))
-    return {r.submission: r for r in grader.grade(paths, roomy_sandbox)}
-
-
-def exercise(result, name):
-    return next(e for e in result.exercises if e.name == name)
+    submissions = {name: ("A7", cells) for name, cells in SUBMISSIONS.items()}
+    return grade_submissions(submissions, roomy_sandbox, tmp_path_factory.mktemp("a7-rules"))
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(BROKEN))
 def test_a_library_shortcut_costs_its_exercise_with_the_rules_words(graded, name):
     target, words = BROKEN[name]
-    result = graded[name]
-    broken = exercise(result, target)
-    assert broken.max_points > 0 and broken.points == 0, broken.message
-    rule_text = load_assignment(SOLUTION).exercise(target).rules.describe(target)
-    for case in broken.cases:
-        assert rule_text in case.message and words in case.message, case.message
-    others = [e for e in result.exercises if e.name != target]
-    assert all(e.points == e.max_points for e in others), [(e.name, e.message) for e in others]
+    assert_rule_broken(graded[name], "A7", target, words)
 
 
 @pytest.mark.slow
@@ -217,29 +186,22 @@ def test_a_wrong_shortcut_fails_hidden_cases(graded, name):
     failed = {c.name for c in scored.cases if not c.passed}
     assert must_fail <= failed, (failed, scored.message)
     assert scored.points <= keeps_at_most * scored.max_points + 1e-9, scored.points
-    others = [e for e in result.exercises if e.name != target]
-    assert all(e.points == e.max_points for e in others), [(e.name, e.message) for e in others]
+    assert_others_full(result, target)
 
 
 @pytest.mark.slow
 def test_honest_variants_keep_full_marks(graded):
-    result = graded["honest"]
-    assert result.points == result.max_points > 0, [(e.name, e.message) for e in result.exercises]
+    assert_full_marks(graded["honest"])
 
 
 def test_every_exercise_has_rules_points_hidden_cases_and_says_so_before_the_grade():
     assignment = load_assignment(SOLUTION)
-    student = nbformat.read(ROOT / "notebooks" / "A7.ipynb", as_version=4)
     assert {e.name for e in assignment.exercises} == {"shift_right", "sequence_accuracy", "beam_search",
                                                       "dot_product_attention"}
     for ex in assignment.exercises:
         assert ex.rules and ex.worth, f"{ex.name}: rules and worth must be set"
         assert any(c.hidden for c in ex.cases) and any(not c.hidden for c in ex.cases), ex.name
-        index = next(i for i, c in enumerate(student.cells)
-                     if c.cell_type == "code" and first_line(c.source) == f"# GRADED: {ex.name}")
-        assert "\n    Rules: " in student.cells[index].source, f"{ex.name}: no 'Rules:' line in its docstring"
-        before = next(c.source for c in reversed(student.cells[:index]) if c.cell_type == "markdown")
-        assert "**Rules** (checked by `check` and by the grader)" in before, f"{ex.name}: rules not in its markdown"
+        assert_rules_stated("A7", ex.name)
 
 
 def reference_namespace() -> dict:
@@ -294,10 +256,6 @@ CHECKED = {  # the same shortcuts in a student's kernel: check says what the gra
 @pytest.mark.parametrize("name", sorted(CHECKED))
 def test_check_refuses_the_shortcut_in_the_students_kernel(name):
     cell, words = CHECKED[name]
-    assignment = load_assignment(SOLUTION)
-    ns: dict = {"__name__": "__main__", "In": ["", *assignment.setup, cell]}
-    for code in [*assignment.setup, cell]:
-        exec(compile(code, "<ipython-input>", "exec"), ns)
-    report = check(name, "A7", ns, quiet=True)
+    report = check(name, "A7", kernel_with("A7", name, cell), quiet=True)
     assert report.passed == 0 and report.total > 0
-    assert assignment.exercise(name).rules.describe(name) in str(report) and words in str(report), str(report)
+    assert rule_text("A7", name) in str(report) and words in str(report), str(report)
