@@ -124,19 +124,16 @@ def execute(
         kernel_log = log.read().decode("utf-8", "replace")
         log.close()
     seconds = time.perf_counter() - start
-    heads = {
-        i: cell.source.strip().splitlines()[0] if cell.source.strip() else ""
-        for cell in nb.cells
-        if (i := cell.metadata.get("course_index")) is not None and cell.cell_type == "code"
-    }
+    cell_seconds, heads = _cell_times(nb)
     return Execution(
-        seconds, error, error_name, failed, _headline(nb) if error is None else None, _cell_seconds(nb), kernel_log, heads
+        seconds, error, error_name, failed, _headline(nb) if error is None else None, cell_seconds, kernel_log, heads
     )
 
 
-def _cell_seconds(nb: nbformat.NotebookNode) -> dict[int, float]:
-    """Seconds each code cell of the original notebook ran, from nbclient's recorded timestamps."""
-    seconds = {}
+def _cell_times(nb: nbformat.NotebookNode) -> tuple[dict[int, float], dict[int, str]]:
+    """Seconds each code cell of the original notebook ran (from nbclient's recorded
+    timestamps), and the first line of each of those cells, by the cell's index."""
+    seconds, heads = {}, {}
     for cell in nb.cells:
         index = cell.metadata.get("course_index")
         timing = cell.metadata.get("execution", {})
@@ -144,7 +141,8 @@ def _cell_seconds(nb: nbformat.NotebookNode) -> dict[int, float]:
         if index is None or cell.cell_type != "code" or not (began and ended):
             continue
         seconds[index] = (_timestamp(ended) - _timestamp(began)).total_seconds()
-    return seconds
+        heads[index] = cell.source.strip().splitlines()[0] if cell.source.strip() else ""
+    return seconds, heads
 
 
 def _timestamp(text: str) -> datetime:

@@ -17,8 +17,9 @@ from autograder.model_probe import probe_model
 from autograder.plain import from_plain, to_plain
 
 
-def _as_input(value: Any, tensors: bool) -> Any:
-    """Plain data -> the argument the student's function receives."""
+def as_argument(value: Any, tensors: bool) -> Any:
+    """Plain data -> the argument the student's function receives (arrays as bare numpy arrays,
+    or as tensors when `tensors`); probes of a lesson's own use it too."""
     return _to_argument(from_plain(value), tensors)
 
 
@@ -104,8 +105,8 @@ def probe_call(namespace: dict, call: dict) -> dict:
         (None where the output does not depend on that argument).
     """
     fn = find_function(namespace, call["function"])
-    args = [_as_input(a, call.get("tensors", True)) for a in call.get("args", [])]
-    kwargs = {k: _as_input(v, call.get("tensors", True)) for k, v in call.get("kwargs", {}).items()}
+    args = [as_argument(a, call.get("tensors", True)) for a in call.get("args", [])]
+    kwargs = {k: as_argument(v, call.get("tensors", True)) for k, v in call.get("kwargs", {}).items()}
     if call.get("symbolic"):
         fn = symbolic(fn, args, call["symbolic"], call["function"])
     grad_wrt = call.get("grad_wrt") or []

@@ -67,5 +67,6 @@ def _headline(run: Execution) -> tuple[str, str, str]:
     met = {True: "yes", False: "NO"}.get(h.get("met"), "?")
     return met, shown, f"{h.get('metric')}" + (f"; target {h['target']}" if h.get("target") else "")
 
+
 if __name__ == "__main__":
     main()

@@ -28,23 +28,11 @@ import numpy as np
 
 
 def _function_and_args(namespace: dict, call: dict) -> tuple[Callable, list]:
+    """The student's function and the case's arguments, arrays as plain numpy arrays."""
     from autograder.lookup import find_function
-    from autograder.plain import from_plain
+    from autograder.probes import as_argument
 
-    fn = find_function(namespace, call["function"])
-    args = [_plain_numpy(from_plain(a)) for a in call.get("args", [])]
-    return fn, args
-
-
-def _plain_numpy(value: Any) -> Any:
-    """Plain data with every array a bare numpy array (no PlainArray subclass)."""
-    if isinstance(value, np.ndarray):
-        return np.array(value)
-    if isinstance(value, list):
-        return [_plain_numpy(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _plain_numpy(v) for k, v in value.items()}
-    return value
+    return find_function(namespace, call["function"]), [as_argument(a, tensors=False) for a in call.get("args", [])]
 
 
 def step_model_probe(model_class: Callable[..., Any]) -> Callable[[dict, dict], dict]:
