@@ -8,7 +8,7 @@ LAB_STAMP := $(VENV)/.lab-installed
 KERNEL := keras-seq-course
 LAB_ARGS ?=
 
-.PHONY: demo compare test bench lab clean
+.PHONY: demo compare test bench lab clean site browser
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -34,8 +34,20 @@ lab: $(LAB_STAMP)  ## JupyterLab on the student notebooks, with the course's ker
 compare: $(STAMP)  ## our tf.scan layers beside Keras' own
 	TF_CPP_MIN_LOG_LEVEL=2 $(BIN)/python -m course.demo
 
-test: $(STAMP)  ## the whole test suite (what CI runs)
+test: $(STAMP) browser  ## the linter, then the whole test suite (what CI runs)
+	$(BIN)/ruff check
 	TF_CPP_MIN_LOG_LEVEL=2 $(BIN)/python -m pytest -q
+
+browser:  ## Chromium and its WebDriver for the pages' browser test (Debian packages, installed when root and missing)
+	@if command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		apt-get update -qq && apt-get install -y -qq chromium chromium-driver; \
+	else echo "chromium and chromedriver are missing and cannot be installed here (needs root and apt-get):"; \
+		echo "the browser test of tests/site will skip"; fi
+
+site: $(STAMP) browser  ## the reference lessons, executed (cached in build/executed), as web pages in build/site
+	TF_CPP_MIN_LOG_LEVEL=2 $(BIN)/python tools/build_site.py --out build/site
+	TF_CPP_MIN_LOG_LEVEL=2 $(BIN)/python -m pytest -q tests/site
 
 bench: $(STAMP)
 	TF_CPP_MIN_LOG_LEVEL=2 $(BIN)/python bench/cells.py

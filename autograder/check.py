@@ -17,14 +17,14 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Callable
 
-from autograder.assign import PUBLIC_DIR
-from autograder.judge import compare_call, explain_error
-from autograder.notebook import GRADED, first_line
-from autograder.probes import run_call
-from autograder.rule_watch import RuleBroken, call_watched
-from autograder.rules import Rules, static_violations, violation_message
+from autograder.authoring.student import PUBLIC_DIR
+from autograder.grading.judge import compare_call, explain_error
+from autograder.grading.locate import GRADED, first_line
+from autograder.run.probes.call import run_call
+from autograder.rules.watch import RuleBroken, call_watched
+from autograder.rules.static import Rules, static_violations, violation_message
 from autograder.run.protocol import ErrorInfo
-from autograder.spec import Case
+from autograder.authoring.spec import Case
 
 
 @lru_cache(maxsize=None)
@@ -96,7 +96,7 @@ def check(exercise: str, assignment: str, namespace: dict | None = None, quiet: 
         try:
             call = case["call"]
             actual = call_watched(namespace, str(call.get("function", exercise)), exercise, call.get("rules"),
-                                  lambda: run_call(namespace, call))
+                                  lambda: run_call(namespace, call))  # noqa: B023 - called at once
             actual = json.loads(json.dumps(actual))  # the same plain round trip as the grader's
             passed, message = compare_call(rule, case["expected"], actual)
         except RuleBroken as exc:  # costs the whole exercise, as in the grader

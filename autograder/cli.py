@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import sys
 import time
@@ -12,7 +13,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 
 def cmd_assign(args: argparse.Namespace) -> int:
-    from autograder.build import assign_all
+    from autograder.authoring.assign import assign_all
 
     changed = assign_all(Path(args.solutions), Path(args.notebooks), ids=args.ids or None, install=args.install)
     for line in changed:
@@ -21,7 +22,7 @@ def cmd_assign(args: argparse.Namespace) -> int:
 
 
 def cmd_release(args: argparse.Namespace) -> int:
-    from autograder.build import release
+    from autograder.authoring.assign import release
 
     files = release(Path(args.dir), Path(args.notebooks), install=args.install)
     print(f"wrote a student bundle of {len(files)} files to {args.dir}")
@@ -32,9 +33,11 @@ def cmd_grade(args: argparse.Namespace) -> int:
     import platform
     from datetime import datetime, timezone
 
-    from autograder.grade import GradeConfig, Grader
-    from autograder.report import ProgressBar, ReportWriter, summary_table
-    from autograder.run import Limits, Sandbox
+    from autograder.grading.pipeline import GradeConfig
+    from autograder.grading.driver import GradingSession
+    from autograder.reports.writer import ReportWriter
+    from autograder.reports.terminal import ProgressBar, summary_table
+    from autograder.run import Limits
 
     paths = [Path(p) for p in args.submissions]
     out = Path(args.out)
@@ -43,17 +46,9 @@ def cmd_grade(args: argparse.Namespace) -> int:
                          step_factor=args.step_factor, step_floor_s=args.step_floor,
                          root=Path(args.root) if args.root else None,
                          roster=Path(args.roster) if args.roster else None)
-    grader = Grader(config, deny_paths=[str(out.resolve())])
     start = time.perf_counter()
-    if args.scheduler:
-        from autograder.cluster import GradingCluster
-
-        runner = GradingCluster(args.scheduler, limits)
-    else:
-        runner = Sandbox(limits, workers=config.jobs)
-    with runner:
-        grader.load_references(paths)  # in their own sandbox, while the pool's templates warm up
-        isolation = runner.isolation()
+    with GradingSession(config, paths, scheduler=args.scheduler, deny_paths=[str(out.resolve())]) as session:
+        isolation = session.isolation()
         print(isolation.describe(), flush=True)
         if args.require_isolation and not isolation.complete:
             print("autograder grade: --require-isolation: refusing to run untrusted code without the full "
@@ -65,14 +60,11 @@ def cmd_grade(args: argparse.Namespace) -> int:
                                  "timeout_s": args.timeout, "memory_mb": args.memory_mb,
                                  "step_factor": args.step_factor, "step_floor_s": args.step_floor,
                                  "submissions": len(paths),
-                                 **({"scheduler": args.scheduler, "workers": len(runner.workers())}
+                                 **({"scheduler": args.scheduler, "workers": session.workers()}
                                     if args.scheduler else {})},
                     "python": platform.python_version(), "platform": platform.platform()}
         writer = ReportWriter(out, run_info)
-        if args.scheduler:
-            results = runner.grade(grader, paths, progress=ProgressBar(), on_result=writer.add)
-        else:
-            results = grader.grade(paths, runner, progress=ProgressBar(), on_result=writer.add)
+        results = session.grade(progress=ProgressBar(), on_result=writer.add)
         gradebook = writer.finish()
     elapsed = time.perf_counter() - start
     print(summary_table(results))
@@ -83,7 +75,7 @@ def cmd_grade(args: argparse.Namespace) -> int:
 
 
 def _exports(args: argparse.Namespace, out: Path) -> list[Path]:
-    from autograder.export import export
+    from autograder.reports.export import export
 
     columns = dict(item.split("=", 1) for item in args.canvas_column or [])
     return export(out, args.export or [], Path(args.roster) if args.roster else None, columns)
@@ -97,7 +89,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_gradescope(args: argparse.Namespace) -> int:
-    from autograder.gradescope import BundleConfig, build_bundle
+    from autograder.authoring.bundle import BundleConfig, build_bundle
 
     config = BundleConfig(args.id, args.hidden_visibility, args.stdout_visibility, args.timeout, args.memory_mb)
     out = Path(args.out or f"gradescope-{args.id}.zip")
@@ -107,7 +99,7 @@ def cmd_gradescope(args: argparse.Namespace) -> int:
 
 
 def _add_export_options(p: argparse.ArgumentParser) -> None:
-    from autograder.export import EXPORTS
+    from autograder.reports.export import EXPORTS
 
     p.add_argument("--export", action="append", choices=EXPORTS, default=None,
                    help="also write the grades for an LMS: `canvas` writes canvas.csv for Canvas' gradebook "
@@ -123,8 +115,18 @@ def _column(text: str) -> str:
     return text
 
 
+def default(cls: type, name: str) -> object:
+    """A settings dataclass's default for one field: the one place each default is written."""
+    field = {f.name: f for f in dataclasses.fields(cls)}[name]
+    return field.default_factory() if field.default is dataclasses.MISSING else field.default  # type: ignore[misc]
+
+
 def build_parser() -> argparse.ArgumentParser:
-    from autograder.colab import DEFAULT_INSTALL
+    from autograder.authoring.colab import DEFAULT_INSTALL
+    from autograder.grading.pipeline import GradeConfig
+    from autograder.authoring.bundle import BundleConfig
+    from autograder.reports.writer import VISIBILITIES
+    from autograder.run import Limits
 
     install_help = (f"what the notebooks' set-up cell installs on Colab: a pip requirement (default "
                     f"{DEFAULT_INSTALL!r}), 'keras-seq-course @ git+https://...' or a wheel's URL")
@@ -149,13 +151,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("id", help="assignment id, e.g. A2")
     p.add_argument("--solutions", default="solutions")
     p.add_argument("--out", default=None, help="the zip to write (default: gradescope-<id>.zip)")
-    p.add_argument("--hidden-visibility", default="after_published",
-                   choices=("hidden", "after_due_date", "after_published", "visible"),
-                   help="when students see hidden cases' results (default: after_published)")
-    p.add_argument("--stdout-visibility", default="hidden",
-                   choices=("hidden", "after_due_date", "after_published", "visible"))
-    p.add_argument("--timeout", type=float, default=120.0, help="wall-clock seconds per submission")
-    p.add_argument("--memory-mb", type=int, default=2048)
+    p.add_argument("--hidden-visibility", default=default(BundleConfig, "hidden_visibility"), choices=VISIBILITIES,
+                   help="when students see hidden cases' results (default: %(default)s)")
+    p.add_argument("--stdout-visibility", default=default(BundleConfig, "stdout_visibility"), choices=VISIBILITIES,
+                   help="when students see what the autograder printed (default: %(default)s)")
+    p.add_argument("--timeout", type=float, default=default(BundleConfig, "timeout_s"),
+                   help="wall-clock seconds per submission (default: %(default)s)")
+    p.add_argument("--memory-mb", type=int, default=default(BundleConfig, "memory_mb"),
+                   help="memory per submission (default: %(default)s)")
     p.set_defaults(func=cmd_gradescope)
 
     p = sub.add_parser("grade", help="grade submissions")
@@ -163,13 +166,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="folder for results.json, feedback.md, gradebook.csv")
     p.add_argument("--solutions", default="solutions")
     p.add_argument("--assignment", default=None, help="grade all against this id (default: detect)")
-    p.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
-    p.add_argument("--timeout", type=float, default=30.0, help="wall-clock seconds per submission")
-    p.add_argument("--memory-mb", type=int, default=2048, help="memory per submission")
-    p.add_argument("--step-factor", type=float, default=20.0,
-                   help="a graded cell or check may take this many times the reference's time (default 20)")
-    p.add_argument("--step-floor", type=float, default=1.0,
-                   help="... and at least this many seconds (default 1)")
+    p.add_argument("--jobs", type=int, default=default(GradeConfig, "jobs"),
+                   help="submissions graded at once (default: the number of cores, %(default)s)")
+    p.add_argument("--timeout", type=float, default=default(Limits, "timeout_s"),
+                   help="wall-clock seconds per submission (default: %(default)s)")
+    p.add_argument("--memory-mb", type=int, default=default(Limits, "memory_mb"),
+                   help="memory per submission (default: %(default)s)")
+    p.add_argument("--step-factor", type=float, default=default(GradeConfig, "step_factor"),
+                   help="a graded cell or check may take this many times the reference's time (default %(default)s)")
+    p.add_argument("--step-floor", type=float, default=default(GradeConfig, "step_floor_s"),
+                   help="... and at least this many seconds (default %(default)s)")
     p.add_argument("--scheduler", default=None, metavar="ADDRESS",
                    help="grade on Dask workers: a scheduler address (tcp://host:8786), or local:N for N local "
                         "worker processes (needs the [dask] extra)")

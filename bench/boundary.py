@@ -9,11 +9,17 @@ with `guard.apply` in the inner child (Landlock, seccomp, limits, and the uid
 change when run as root), and a trivial job through a warm `Sandbox` end to
 end (protocol, token, result). Prints each in milliseconds (median and
 spread) and the boundary's share.
+
+Then what the grading process pays for one job's results: its peak resident
+growth (VmHWM, reset before each) for results near the caps (a list of 1.9
+million numbers, a 40 MB array) and past them (3 million numbers, 80 MB),
+and, for comparison, what decoding such a message without the caps costs.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import statistics
 import sys
@@ -45,6 +51,49 @@ def fork_and_wait(body) -> None:
     os.waitpid(pid, 0)
 
 
+def _rss_mb(field: str) -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def _reset_peak() -> None:
+    try:
+        Path("/proc/self/clear_refs").write_text("5")  # VmHWM back to VmRSS
+    except OSError:
+        pass
+
+
+def grading_memory(box) -> None:
+    """Peak growth of this (the grading) process per job result, near and past the caps."""
+    results = {
+        "1.9 million numbers (under the value cap)": "def f(a):\n    return [0] * 1_900_000",
+        "a 40 MB float32 array (under the size cap)": "import numpy as np\ndef f(a):\n"
+                                                     "    return np.zeros(10 * 2**20, np.float32)",
+        "3 million numbers (past the value cap)": "def f(a):\n    return [0] * 3_000_000",
+        "80 MB of text in a list (past the size cap)": "def f(a):\n    return ['x' * 2**20] * 80",
+    }
+    print("grading process, peak growth per job result (VmHWM):")
+    for name, code in results.items():
+        job = {"setup": ["import numpy as np"], "cells": [{"exercise": "f", "code": code}],
+               "calls": [{"exercise": "f", "function": "f", "args": [1]}]}
+        _reset_peak()
+        before = _rss_mb("VmRSS")
+        r = box.run(job)
+        grew = _rss_mb("VmHWM") - before
+        kept = "kept" if r.status == "ok" and r.calls[0] and r.calls[0].ok else f"refused ({r.status})"
+        print(f"  {name:<46} +{grew:6.1f} MB, {kept}")
+    line = ("[" + ",".join(["0"] * 10_000_000) + "]").encode()
+    _reset_peak()
+    before = _rss_mb("VmRSS")
+    decoded = json.loads(line)
+    grew = _rss_mb("VmHWM") - before
+    del decoded
+    print(f"  without the caps: decoding {len(line) / 2**20:.0f} MB of small numbers costs +{grew:.0f} MB "
+          f"({grew / (len(line) / 2**20):.1f}x)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=20)
@@ -73,6 +122,7 @@ def main() -> None:
                "calls": [{"exercise": "f", "function": "f", "args": [1]}]}
         box.run(job)
         rows["a trivial job through a warm Sandbox"] = timed(lambda: box.run(job), args.repeats)
+        grading_memory(box)
     os.rmdir(scratch)
     print(f"{args.repeats} repeats each, milliseconds: median (min-max)")
     for name, values in rows.items():

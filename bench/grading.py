@@ -37,8 +37,8 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-from autograder.assign import load_assignment  # noqa: E402
-from autograder.notebook import GRADED, SETUP, first_line, read_notebook  # noqa: E402
+from autograder.authoring.student import load_assignment  # noqa: E402
+from autograder.grading.locate import GRADED, SETUP, first_line, read_notebook  # noqa: E402
 
 import nbgrader_adapter as nbg  # noqa: E402
 
@@ -111,7 +111,7 @@ def run_ours(copies: list[tuple[str, Path]], out: Path, jobs: int, timeout_s: fl
 def run_nbgrader(copies: list[tuple[str, Path]], work: Path, assignment_id: str, timeout_s: int,
                  log) -> dict:
     """Converts, generates, submits and times `nbgrader autograde`; reads the gradebook."""
-    from autograder.grade import run_reference
+    from autograder.grading.pipeline import run_reference
     from autograder.run import Limits, Sandbox
 
     python = nbg.ensure_venv(log=log)

@@ -22,8 +22,8 @@ import nbformat
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from autograder.notebook import CASES, GRADED, SOLUTION_ONLY_TAG, first_line  # noqa: E402
-from autograder.spec import Assignment, call_spec  # noqa: E402
+from autograder.grading.locate import CASES, GRADED, SOLUTION_ONLY_TAG, first_line  # noqa: E402
+from autograder.authoring.spec import Assignment, call_spec  # noqa: E402
 
 VENV = ROOT / "build" / "nbgrader-venv"
 REQUIREMENTS = [

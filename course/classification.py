@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from course.checks import positive_int
+from course.validation import positive_int
 
 
 def _binary_labels(values: Any, name: str) -> np.ndarray:

@@ -7,6 +7,7 @@ weights and prints the largest difference in outputs and in gradients.
 from __future__ import annotations
 
 import os
+import tempfile
 import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -39,6 +40,22 @@ def compare(layer: keras.layers.Layer, x: np.ndarray, mask: np.ndarray) -> tuple
     return float(np.abs(y_o - y_k).max()), float(np.abs(g_o - g_k).max()), elapsed
 
 
+def weights_file_round_trip(x: np.ndarray) -> float:
+    """Largest |ours - Keras| after a model of Keras' GRU saves `.weights.h5` and the same model of ours loads it."""
+
+    def model(rnn: type, bidirectional: type) -> keras.Model:
+        inputs = keras.Input(x.shape[1:])
+        h = bidirectional(rnn(8, return_sequences=True))(inputs)
+        return keras.Model(inputs, rnn(4)(h))
+
+    theirs, ours = model(keras.layers.GRU, keras.layers.Bidirectional), model(ScanGRU, ScanBidirectional)
+    with tempfile.TemporaryDirectory() as folder:
+        path = os.path.join(folder, "gru.weights.h5")
+        theirs.save_weights(path)
+        ours.load_weights(path)
+    return float(np.abs(ours.predict(x, verbose=0) - theirs.predict(x, verbose=0)).max())
+
+
 def main() -> None:
     rng = np.random.default_rng(0)
     x = rng.normal(size=(8, 20, 16)).astype("float32")  # (B, T, D)
@@ -58,6 +75,9 @@ def main() -> None:
         d_out, d_grad, ms = compare(layer, x, mask)
         worst = max(worst, d_out, d_grad)
         print(f"{name:<22}{d_out:>16.2e}{d_grad:>16.2e}{ms:>12.1f}")
+    d_file = weights_file_round_trip(x)
+    worst = max(worst, d_file)
+    print(f"{'weights file, GRU':<22}{d_file:>16.2e}   (a Keras model's .weights.h5 loaded by ours)")
     verdict = "match" if worst <= 1e-5 else "DIFFER"
     print(f"\nAll layers {verdict} Keras to 1e-5 (worst difference {worst:.1e}).")
 

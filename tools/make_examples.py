@@ -15,8 +15,8 @@ from pathlib import Path
 
 import nbformat
 
-from autograder.assign import load_assignment
-from autograder.notebook import GRADED, first_line, read_notebook
+from autograder.authoring.student import load_assignment
+from autograder.grading.locate import GRADED, first_line, read_notebook
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -6,18 +6,26 @@ code included):
 1. `PR_SET_PDEATHSIG`: the job dies with its supervisor.
 2. Resource limits with hard = soft (memory, CPU, file size, no core files,
    open files; processes per uid when the job has its own uid).
-3. As root: a uid and gid of the job's own, with no capabilities (except
-   `CAP_DAC_READ_SEARCH` when the Python installation is unreadable to other
-   users, as under a 0700 `/root`; Landlock still bounds what it may read).
-4. Landlock: read only Python, the packages, system libraries and the job's
-   own /proc/<pid>; write only the job's scratch folder; no TCP; no signals or
-   abstract sockets outside.
+3. As root: a uid and gid of the job's own, with no capabilities. (Where the
+   Python installation lies under a folder other users cannot enter, as a
+   0700 `/root`, the job's own mount namespace binds it in read-only, see
+   `mounts`; only where no namespace can be made does the job keep
+   `CAP_DAC_READ_SEARCH`, bounded by Landlock, and the line says so.)
+4. Landlock: read only Python, the packages, system libraries, the few files
+   of /etc the loader needs (`ETC_READ`) and the job's own /proc/<pid>; write
+   only the job's scratch folder; no TCP; no signals or abstract sockets outside.
 5. seccomp: no new processes (threads only), no exec, no sockets at all,
    no connect, no ptrace or reading other processes' memory, no namespaces or
-   mounts, no raising limits, no new session or process group.
+   mounts, no raising limits, no new session or process group, no System V
+   IPC or POSIX message queues, no memfd.
+
+Before these, a root grader's job child joins the job's cgroup (`cgroup`) and
+enters its own mount and IPC namespaces with a tmpfs scratch (`mounts`).
 
 Since the job cannot start a process, the job is one process: the memory
-limit is the whole job's, and killing it ends everything it started.
+limit is the whole job's, and killing it ends everything it started. The
+address-space limit does not count files in a tmpfs, so where the grader can
+make a cgroup, the cgroup's limit (which does) is the one in force.
 """
 
 from __future__ import annotations
@@ -36,7 +44,12 @@ from typing import Any
 from autograder.run import landlock, seccomp
 from autograder.run.limits import Limits
 
-SYSTEM_READ = ("/usr", "/lib", "/lib64", "/lib32", "/bin", "/etc", "/sys",
+ETC_READ = ("/etc/ld.so.cache", "/etc/ld.so.preload", "/etc/ld.so.conf", "/etc/ld.so.conf.d", "/etc/localtime",
+            "/etc/timezone", "/etc/alternatives", "/etc/passwd", "/etc/group", "/etc/nsswitch.conf",
+            "/etc/mime.types", "/etc/os-release")
+"""What a job may read of /etc: the loader, time zone, BLAS alternatives, user names (strace of TensorFlow,
+Keras, tf.data and matplotlib opens only the first three); never /etc/shadow, keys or the grader's settings."""
+SYSTEM_READ = ("/usr", "/lib", "/lib64", "/lib32", "/bin", *ETC_READ, "/sys",
                "/dev/urandom", "/dev/random", "/dev/zero")
 PROC_READ = ("/proc/cpuinfo", "/proc/meminfo", "/proc/stat", "/proc/sys", "/proc/filesystems", "/proc/loadavg")
 """What a job may read of /proc besides its own /proc/<pid>: no other process is visible."""
@@ -65,6 +78,11 @@ class Isolation:
         kept_caps: capabilities the job keeps (bounded by Landlock).
         memory_mb: memory cap of the whole job.
         missing: layers the kernel or the setup could not give, with why.
+        memory_by: what enforces `memory_mb`: "cgroup v1"/"cgroup v2" (one limit for
+            everything the job touches, shared memory and tmpfs included) or ""
+            (the address-space rlimit; memfd and System V IPC refused).
+        scratch: how the scratch folder's total is capped, e.g. "tmpfs 256 MB".
+        namespaces: the job's own namespaces, e.g. "mount, IPC" ("" when none).
     """
 
     landlock: str = ""
@@ -73,6 +91,9 @@ class Isolation:
     kept_caps: tuple[str, ...] = ()
     memory_mb: int = 0
     missing: tuple[str, ...] = ()
+    memory_by: str = ""
+    scratch: str = ""
+    namespaces: str = ""
 
     @property
     def complete(self) -> bool:
@@ -82,8 +103,13 @@ class Isolation:
     def describe(self) -> str:
         """One line for the terminal and the run metadata."""
         parts = [self.landlock or "NO landlock", self.seccomp or "NO seccomp"]
-        parts.append(f"one process per job, memory {self.memory_mb} MB" if self.seccomp
-                     else f"memory {self.memory_mb} MB per process")
+        memory = (f"memory {self.memory_mb} MB per job by {self.memory_by} (shared memory and tmpfs counted)"
+                  if self.memory_by else f"memory {self.memory_mb} MB by address-space limit")
+        parts.append(f"one process per job, {memory}" if self.seccomp else f"memory {self.memory_mb} MB per process")
+        if self.scratch:
+            parts.append(f"scratch {self.scratch}")
+        if self.namespaces:
+            parts.append(f"own {self.namespaces} namespaces")
         if self.uid is not None:
             parts.append(f"uid {self.uid}" + (f" (+{', '.join(self.kept_caps)})" if self.kept_caps else ""))
         else:
@@ -104,7 +130,8 @@ class Isolation:
         uid = data.get("uid")
         return cls(str(data.get("landlock", "")), str(data.get("seccomp", "")),
                    None if uid is None else int(uid), tuple(str(c) for c in data.get("kept_caps", ())),
-                   int(data.get("memory_mb", 0)), tuple(str(m) for m in data.get("missing", ())))
+                   int(data.get("memory_mb", 0)), tuple(str(m) for m in data.get("missing", ())),
+                   str(data.get("memory_by", "")), str(data.get("scratch", "")), str(data.get("namespaces", "")))
 
 
 @dataclass(frozen=True)
@@ -119,6 +146,11 @@ class Plan:
         keep_read_search: keep CAP_DAC_READ_SEARCH after dropping root.
         strict: refuse to run a job whose boundary came out weaker than
             complete (set once the template's probe showed it can be complete).
+        cgroup: where job cgroups are made (`autograder.run.cgroup.Parent`),
+            None where the rlimits are the only memory cap.
+        tmpfs: each job gets its own mount and IPC namespaces and a tmpfs scratch.
+        expose: trees under folders other users cannot enter, bound read-only
+            into each job's mount namespace (instead of keeping a capability).
     """
 
     read: tuple[str, ...]
@@ -127,6 +159,9 @@ class Plan:
     uid: int | None = None
     keep_read_search: bool = False
     strict: bool = False
+    cgroup: Any = None
+    tmpfs: bool = False
+    expose: tuple[str, ...] = ()
 
 
 def python_trees(extra: tuple[str, ...] = ()) -> list[str]:
@@ -165,7 +200,7 @@ def make_plan(deny: tuple[str, ...] = (), extra_read: tuple[str, ...] = (), uid:
     read = tuple(python_trees(extra_read)) + SYSTEM_READ
     is_root = os.geteuid() == 0
     job_uid = (JOB_UID_BASE if uid is None else uid) if is_root else None
-    keep = bool(is_root and not all(_readable_by_others(p) for p in python_trees()))
+    keep = bool(is_root and not all(_readable_by_others(p) for p in python_trees(extra_read)))
     return Plan(read, SYSTEM_WRITE, tuple(os.path.realpath(d) for d in deny), job_uid, keep)
 
 
@@ -201,7 +236,8 @@ def _carve_one(root: str, denied: list[str]) -> list[str]:
     return out
 
 
-def apply(plan: Plan, limits: Limits, scratch: str, deny: tuple[str, ...] = ()) -> Isolation:
+def apply(plan: Plan, limits: Limits, scratch: str, deny: tuple[str, ...] = (),
+          read: tuple[str, ...] | None = None) -> Isolation:
     """Puts the calling process (the job's child) inside the boundary; returns what holds.
 
     Args:
@@ -209,6 +245,8 @@ def apply(plan: Plan, limits: Limits, scratch: str, deny: tuple[str, ...] = ()) 
         limits: the job's limits.
         scratch: the job's only writable folder (already owned by `plan.uid`).
         deny: more trees to carve out of what the job may read.
+        read: what the job may read, already carved by the supervisor (so
+            that the child never holds the denied paths); `deny` is then unused.
     """
     libc = ctypes.CDLL(None, use_errno=True)
     missing: list[str] = []
@@ -224,8 +262,9 @@ def apply(plan: Plan, limits: Limits, scratch: str, deny: tuple[str, ...] = ()) 
     if plan.uid is not None:
         kept = _drop_root(libc, plan.uid, plan.keep_read_search)
         _limit(resource.RLIMIT_NPROC, THREADS_PER_UID)
-    read = carve(plan.read, tuple(plan.deny) + tuple(os.path.realpath(d) for d in deny))
-    read += [f"/proc/{os.getpid()}", *PROC_READ]
+    if read is None:
+        read = tuple(carve(plan.read, tuple(plan.deny) + tuple(os.path.realpath(d) for d in deny)))
+    read = [*read, f"/proc/{os.getpid()}", *PROC_READ]
     ll = ""
     try:
         ll = landlock.restrict(read, [scratch, *plan.write]).describe()
@@ -238,7 +277,11 @@ def apply(plan: Plan, limits: Limits, scratch: str, deny: tuple[str, ...] = ()) 
         missing.append(f"seccomp ({exc})")
     if plan.uid is None and os.geteuid() == 0:
         missing.append("running as root")
-    isolation = Isolation(ll, sc, plan.uid, kept, int(limits.memory_mb), tuple(missing))
+    memory_by = f"cgroup v{plan.cgroup.version}" if plan.cgroup is not None else ""
+    quota = (f"tmpfs {limits.scratch_mb} MB" if plan.tmpfs
+             else f"{limits.scratch_mb} MB measured by the supervisor")
+    isolation = Isolation(ll, sc, plan.uid, kept, int(limits.memory_mb), tuple(missing), memory_by,
+                          f"{quota}, {limits.scratch_files} entries", "mount, IPC" if plan.tmpfs else "")
     if plan.strict and not isolation.complete:
         raise GuardError(f"the boundary could not be applied to this job: {'; '.join(missing)}")
     return isolation

@@ -22,7 +22,7 @@ class Job:
     Args:
         setup: the grader's own code, run first (imports).
         cells: graded cells, run in order; each is followed by its calls.
-        calls: plain call descriptions for the probe (see `autograder.spec.call_spec`),
+        calls: plain call descriptions for the probe (see `autograder.authoring.spec.call_spec`),
             each naming its `exercise`; an optional `time_limit_s` each.
         seed: seeds Python's, numpy's and TensorFlow's generators.
         deny_paths: folders the job must not read even where they lie inside

@@ -53,7 +53,7 @@ class StepResult:
 
 @dataclass(frozen=True)
 class CallResult:
-    """How one case's call ran; `value` is plain data (see `autograder.plain`)."""
+    """How one case's call ran; `value` is plain data (see `autograder.run.plain`)."""
 
     ok: bool
     value: Any = None

@@ -27,7 +27,7 @@ import hmac
 import json
 import os
 import secrets
-import shutil
+import functools
 import signal
 import subprocess
 import sys
@@ -41,7 +41,7 @@ from queue import Queue
 from typing import Callable
 
 from autograder.run.guard import Isolation
-from autograder.run import uids
+from autograder.run import cgroup, scratch, uids
 from autograder.run.job import Job
 from autograder.run.limits import Limits
 from autograder.run.protocol import (
@@ -49,11 +49,20 @@ from autograder.run.protocol import (
     StepResult, Token, decode, encode,
 )
 
-PROBE = "autograder.probes:run_call"
+PROBE = "autograder.run.probes.call:run_call"
 PACKAGE_ROOT = str(Path(__file__).resolve().parents[2])
 STARTUP_TIMEOUT_S = 300.0
 REPLY_GRACE_S = 30.0
 HANDSHAKE_S = 30.0
+ENV_ALLOWED = ("PATH", "LANG", "LANGUAGE", "LC_ALL", "LC_CTYPE", "LC_NUMERIC", "TZ", "LD_LIBRARY_PATH",
+               "OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "TF_NUM_INTRAOP_THREADS",
+               "TF_NUM_INTEROP_THREADS", "TF_ENABLE_ONEDNN_OPTS", "XLA_FLAGS")
+"""The only variables of the grader's environment that reach the templates (and so the jobs)."""
+
+
+@functools.lru_cache(maxsize=1)
+def _cgroup_parent() -> cgroup.Parent | None:
+    return cgroup.find()[0]
 
 
 class SandboxError(RuntimeError):
@@ -121,15 +130,14 @@ class _Template:
         if self.proc.poll() is None:
             self.proc.kill()
         self.proc.wait()
+        parent = _cgroup_parent()
+        if parent is not None:  # job cgroups of supervisors that died with the template
+            for left in cgroup.sweep(parent, self.proc.pid):
+                scratch.log.warning("cgroup %s left behind", left)
         self._close_files()
 
     def close(self) -> None:
-        if self.proc.poll() is None:
-            try:
-                self.proc.stdin.close()  # type: ignore[union-attr]
-                self.proc.wait(timeout=5)
-            except (OSError, subprocess.TimeoutExpired):
-                pass
+        """Ends the template at once: it holds nothing worth a graceful exit (TensorFlow's takes seconds)."""
         self.kill()
 
     def _close_files(self) -> None:
@@ -138,7 +146,7 @@ class _Template:
                 f.close()  # type: ignore[union-attr]
             except (OSError, AttributeError):
                 pass
-        shutil.rmtree(self.slot_dir, ignore_errors=True)
+        scratch.remove(self.slot_dir)
 
 
 def stopped(job: Job, status: str, message: str, wall: float) -> RunResult:
@@ -157,26 +165,30 @@ class Sandbox:
         probe: "module:function" called in the child as `function(namespace, call)` for each call.
         extra_sys_path: folders put on the children's `sys.path` (and made readable to them).
         deny_paths: folders no job may read, even inside a readable tree.
+        env: variables for the templates beyond `ENV_ALLOWED` (nothing else of
+            the grader's environment reaches a job).
     """
 
     def __init__(self, limits: Limits = Limits(), workers: int = 1,
                  preload: tuple[str, ...] = ("numpy", "tensorflow", "keras"),
                  probe: str = PROBE, extra_sys_path: tuple[str, ...] | list[str] = (),
-                 deny_paths: tuple[str, ...] | list[str] = ()) -> None:
+                 deny_paths: tuple[str, ...] | list[str] = (), env: dict[str, str] | None = None) -> None:
         if workers < 1:
             raise ValueError(f"workers must be at least 1, got {workers}")
         self.limits = limits
         self.workers = int(workers)
-        self.scratch_root = tempfile.mkdtemp(prefix="ag-run-")
+        scratch.sweep()  # what earlier sandboxes could not remove in time
+        self.scratch_root = tempfile.mkdtemp(prefix=scratch.sandbox_prefix())
         os.chmod(self.scratch_root, 0o711)
         self._config = {"limits": asdict(limits), "preload": list(preload), "probe": probe,
                         "scratch_root": self.scratch_root, "extra_read": [str(p) for p in extra_sys_path],
                         "deny": [str(Path(p).resolve()) for p in deny_paths]}
-        env = dict(os.environ)
+        env = {**{k: os.environ[k] for k in ENV_ALLOWED if k in os.environ}, **(env or {})}
         paths = [PACKAGE_ROOT, *map(str, extra_sys_path)]
-        if env.get("PYTHONPATH"):
-            paths.append(env["PYTHONPATH"])
+        if os.environ.get("PYTHONPATH"):
+            paths.append(os.environ["PYTHONPATH"])
         env.update({
+            "HOME": self.scratch_root, "TMPDIR": self.scratch_root,
             "PYTHONPATH": os.pathsep.join(paths), "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONHASHSEED": "0",
             "CUDA_VISIBLE_DEVICES": "", "PYTHONDONTWRITEBYTECODE": "1", "PYTHONUNBUFFERED": "1",
             "KERAS_BACKEND": "tensorflow", "MPLBACKEND": "Agg", "MALLOC_ARENA_MAX": "4",
@@ -209,7 +221,7 @@ class Sandbox:
             self._closed = True
             for t in self._templates:
                 t.close()
-            shutil.rmtree(self.scratch_root, ignore_errors=True)
+            scratch.remove(self.scratch_root, scratch.CLOSE_BUDGET_S)
             if self._uid_lock is not None:
                 os.close(self._uid_lock)
                 self._uid_lock = None
@@ -235,12 +247,17 @@ class Sandbox:
             self._free.put(slot)
 
     def run_many(self, jobs: list[Job | dict], progress: Callable[[int, int], None] | None = None,
-                 on_result: Callable[[int, RunResult], None] | None = None) -> list[RunResult]:
+                 on_result: Callable[[int, RunResult], None] | None = None,
+                 labels: list[str] | None = None) -> list[RunResult]:
         """Runs jobs `workers` at a time; results come back in the order of `jobs`.
+
+        The interface `autograder.grading.cluster.GradingCluster.run_many` shares, so that
+        the grader runs a class through either.
 
         Args:
             progress: called with (done, total) as jobs finish.
             on_result: called with (index, result) as each job finishes (from a worker thread).
+            labels: a name per job; unused here (a cluster names its tasks with them).
         """
         results: list[RunResult | None] = [None] * len(jobs)
         with ThreadPoolExecutor(max_workers=self.workers) as pool:

@@ -30,9 +30,12 @@ from typing import Any, ClassVar
 from autograder.run.outcome import STATUSES, CallResult, ErrorInfo, RunResult, StepResult
 from autograder.run.strict import MAX_DEPTH, ProtocolError, boolean, check_depth, fields_of, integer, number, text
 
-MAX_LINE_BYTES = 256 * 2**20  # one message
+MAX_LINE_BYTES = 80 * 2**20  # one message: a job's results are capped at 64 MB (see `supervisor.MAX_PROGRESS_BYTES`)
+MAX_VALUES = 2_000_000
+"""JSON values in one message, counted (from above) before it is decoded: a value costs the decoder about
+40 bytes however short its text, so this bounds what decoding one message can cost (about 80 MB)."""
 
-__all__ = ["MAX_DEPTH", "CallDone", "CallResult", "CallStart", "CellDone", "CellStart", "Done", "ErrorInfo",
+__all__ = ["MAX_DEPTH", "MAX_VALUES", "count_values", "CallDone", "CallResult", "CallStart", "CellDone", "CellStart", "Done", "ErrorInfo",
            "Finished", "Forked", "JobRequest", "LineReader", "Message", "ProtocolError", "Ready", "RunResult",
            "STATUSES", "SetupFailed", "Spawn", "Spawned", "StepResult", "Token", "decode", "encode", "write_line"]
 
@@ -160,6 +163,8 @@ def decode(line: bytes, allowed: tuple[type[Message], ...]) -> Message:
     """
     if len(line) > MAX_LINE_BYTES:
         raise ProtocolError(f"message of {len(line)} bytes is over the limit")
+    if count_values(line) > MAX_VALUES:
+        raise ProtocolError(f"a message with more than {MAX_VALUES} values")
     try:
         data = json.loads(line)
     except (ValueError, RecursionError) as exc:
@@ -192,6 +197,11 @@ def decode(line: bytes, allowed: tuple[type[Message], ...]) -> Message:
         else:  # pragma: no cover - every field is listed above
             raise ProtocolError(f"no decoder for field {f.name}")
     return cls(**values)
+
+
+def count_values(line: bytes) -> int:
+    """An upper bound on the JSON values in `line` (commas and openings; text with commas counts too)."""
+    return line.count(b",") + line.count(b"[") + line.count(b"{") + 1
 
 
 def encode(message: Message) -> bytes:
@@ -229,7 +239,10 @@ class LineReader:
             end = self._buf.find(b"\n")
             if end >= 0:
                 line = bytes(self._buf[:end])
-                del self._buf[: end + 1]
+                if end + 1 == len(self._buf):
+                    self._buf = bytearray()  # frees a large line's buffer at once, not at the next read
+                else:
+                    del self._buf[: end + 1]
                 return line
             if len(self._buf) > self.limit:
                 raise ProtocolError(f"a message longer than {self.limit} bytes")

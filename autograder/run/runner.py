@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import json
 import linecache
 import os
 import random
@@ -21,8 +22,9 @@ import traceback
 from collections.abc import Iterator
 from typing import Any, Callable
 
-from autograder.rule_watch import call_watched, watched
+from autograder.rules.watch import call_watched, watched
 from autograder.run.job import Job
+from autograder.run.protocol import LineReader
 from autograder.run.protocol import (
     CallDone, CallResult, CallStart, CellDone, CellStart, Done, ErrorInfo, Message, SetupFailed, StepResult,
     write_line,
@@ -219,8 +221,14 @@ def resolve_probe(spec: str) -> Callable[[dict, dict], Any]:
     return getattr(importlib.import_module(module), name or "run_call")
 
 
-def run(job: Job, probe_spec: str, chan_fd: int) -> None:
-    """Runs a job in this (already guarded) process, sending progress on `chan_fd`."""
+def run(job: Job, probe_spec: str, chan_fd: int, calls_fd: int | None = None) -> None:
+    """Runs a job in this (already guarded) process, sending progress on `chan_fd`.
+
+    With `calls_fd`, `job.calls` holds only each call's name and rules: after
+    `CallStart(i)` the supervisor sends call i in full (its inputs) on
+    `calls_fd`, one JSON line, and times the call from then on.
+    """
+    specs = None if calls_fd is None else LineReader(calls_fd)
 
     def send(msg: Message) -> None:
         write_line(chan_fd, msg)
@@ -252,6 +260,9 @@ def run(job: Job, probe_spec: str, chan_fd: int) -> None:
             done_calls.add(i)
             name = str(call.get("exercise", ""))
             send(CallStart(i))
+            if specs is not None:
+                line = specs.read_line()
+                call = json.loads(line) if line is not None else call
             if probe is None or name in out_of_time:
                 error = probe_error or ErrorInfo(
                     "StepTimeLimit", "not run, because an earlier check of this exercise ran out of time", "", True)
@@ -261,7 +272,7 @@ def run(job: Job, probe_spec: str, chan_fd: int) -> None:
             try:
                 with timer.limited(call.get("time_limit_s")):
                     value = call_watched(namespace, str(call.get("function", name)), name, call.get("rules"),
-                                         lambda: probe(namespace, call))
+                                         lambda: probe(namespace, call))  # noqa: B023 - called at once
                 result = CallResult(True, value, None)
             except BaseException as exc:  # noqa: BLE001
                 if isinstance(exc, StepTimeLimit):
@@ -286,7 +297,7 @@ def run(job: Job, probe_spec: str, chan_fd: int) -> None:
         try:
             code = compile(cell.code, filename, "exec")
             with timer.limited(cell.time_limit_s):
-                watched(lambda: exec(code, namespace), exercise, rules_of.get(exercise), False)
+                watched(lambda: exec(code, namespace), exercise, rules_of.get(exercise), False)  # noqa: B023
             step = StepResult(True, None)
         except BaseException as exc:  # noqa: BLE001 - SystemExit and KeyboardInterrupt included
             if isinstance(exc, StepTimeLimit):

@@ -56,7 +56,7 @@ _X32_BIT = 0x40000000
 _COMMON = {
     "io_uring_setup": 425, "io_uring_enter": 426, "io_uring_register": 427, "open_tree": 428,
     "move_mount": 429, "fsopen": 430, "fsmount": 432, "fspick": 433, "clone3": 435,
-    "pidfd_getfd": 438, "mount_setattr": 442, "quotactl_fd": 443, "open_tree_attr": 467,
+    "pidfd_getfd": 438, "mount_setattr": 442, "quotactl_fd": 443, "memfd_secret": 447, "open_tree_attr": 467,
 }
 
 _X86_64 = {
@@ -70,6 +70,10 @@ _X86_64 = {
     "finit_module": 313, "delete_module": 176, "reboot": 169, "swapon": 167, "swapoff": 168,
     "acct": 163, "personality": 135, "name_to_handle_at": 303, "open_by_handle_at": 304,
     "quotactl": 179, "syslog": 103, "iopl": 172, "ioperm": 173,
+    "shmget": 29, "shmat": 30, "shmctl": 31, "shmdt": 67, "semget": 64, "semop": 65, "semctl": 66,
+    "semtimedop": 220, "msgget": 68, "msgsnd": 69, "msgrcv": 70, "msgctl": 71, "mq_open": 240,
+    "mq_unlink": 241, "mq_timedsend": 242, "mq_timedreceive": 243, "mq_notify": 244, "mq_getsetattr": 245,
+    "memfd_create": 319,
     **_COMMON,
 }
 
@@ -84,6 +88,10 @@ _AARCH64 = {
     "finit_module": 273, "delete_module": 106, "reboot": 142, "swapon": 224, "swapoff": 225,
     "acct": 89, "personality": 92, "name_to_handle_at": 264, "open_by_handle_at": 265,
     "quotactl": 60, "syslog": 116,
+    "mq_open": 180, "mq_unlink": 181, "mq_timedsend": 182, "mq_timedreceive": 183, "mq_notify": 184,
+    "mq_getsetattr": 185, "msgget": 186, "msgctl": 187, "msgrcv": 188, "msgsnd": 189, "semget": 190,
+    "semctl": 191, "semtimedop": 192, "semop": 193, "shmget": 194, "shmctl": 195, "shmat": 196, "shmdt": 197,
+    "memfd_create": 279,
     **_COMMON,
 }
 
@@ -92,6 +100,13 @@ _ARCHES = {
     "x86_64": (0xC000003E, _X86_64, 317),
     "aarch64": (0xC00000B7, _AARCH64, 277),
 }
+
+# System V IPC and POSIX message queues: objects that outlive the job and that other jobs can open.
+_IPC = ("shmget", "shmat", "shmctl", "shmdt", "semget", "semop", "semctl", "semtimedop", "msgget", "msgsnd",
+        "msgrcv", "msgctl", "mq_open", "mq_unlink", "mq_timedsend", "mq_timedreceive", "mq_notify", "mq_getsetattr")
+# Anonymous files: memory that RLIMIT_AS does not count (nothing we run creates one: strace of
+# TensorFlow with XLA, Keras training, tf.data and matplotlib shows no memfd_create).
+_MEMFD = ("memfd_create", "memfd_secret")
 
 # Refused outright with EPERM (those missing on an architecture are skipped).
 _DENY = (
@@ -105,6 +120,7 @@ _DENY = (
     "init_module", "finit_module", "delete_module", "reboot", "swapon", "swapoff", "acct",
     "personality", "name_to_handle_at", "open_by_handle_at", "quotactl", "quotactl_fd",
     "syslog", "iopl", "ioperm",
+    *_IPC, *_MEMFD,
 )
 # Refused depending on their arguments, or with another answer.
 _CONDITIONAL = ("clone", "clone3", "socket", "socketpair", "prlimit64")
@@ -118,7 +134,7 @@ class SeccompReport:
         arch: The machine the filter was built for, e.g. "x86_64".
         denied: Names of the syscalls refused (some only for certain arguments:
             clone without CLONE_THREAD, sockets other than unix ones, prlimit64
-            that sets a limit).
+            that sets a limit), System V IPC and memfd included.
         unix_sockets: Whether unix-domain sockets may still be created.
     """
 
@@ -129,7 +145,8 @@ class SeccompReport:
     def describe(self) -> str:
         """One line, e.g. "seccomp x86_64 (no processes, exec, sockets, ptrace, ...)"."""
         sockets = "network sockets" if self.unix_sockets else "sockets"
-        return f"seccomp {self.arch} (no processes, exec, {sockets}, ptrace, namespaces, raising limits)"
+        return (f"seccomp {self.arch} (no processes, exec, {sockets}, ptrace, namespaces, raising limits, "
+                "System V IPC, memfd)")
 
 
 def _machine() -> str:

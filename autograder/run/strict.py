@@ -20,9 +20,9 @@ def check_depth(data: Any) -> None:
         if depth > MAX_DEPTH:
             raise ProtocolError(f"a message nested deeper than {MAX_DEPTH} levels")
         if isinstance(value, dict):
-            stack.extend((v, depth + 1) for v in value.values())
-        elif isinstance(value, list):
-            stack.extend((v, depth + 1) for v in value)
+            stack.extend((v, depth + 1) for v in value.values() if isinstance(v, (dict, list)))
+        elif isinstance(value, list):  # only containers are kept: a long list of numbers costs nothing here
+            stack.extend((v, depth + 1) for v in value if isinstance(v, (dict, list)))
 
 
 def fields_of(data: Any, cls: type) -> dict:

@@ -23,22 +23,32 @@ import tempfile
 import time
 from dataclasses import replace
 
-from autograder.run import guard, supervisor
+from autograder.run import cgroup, guard, mounts, supervisor
 from autograder.run.limits import Limits
 from autograder.run.protocol import LineReader, ProtocolError, Ready, Spawn, decode, write_line
 
 
-def probe_isolation(plan: guard.Plan, limits: Limits, slot_dir: str) -> dict:
+def isolation_self_test(plan: guard.Plan, limits: Limits, slot_dir: str) -> dict:
     """Applies the guard in a throwaway child and returns what held (as a dict)."""
     scratch = tempfile.mkdtemp(prefix="probe-", dir=slot_dir)
     if plan.uid is not None:
         os.chown(scratch, plan.uid, plan.uid)
+    group = None
+    if plan.cgroup is not None:
+        try:
+            group = cgroup.JobCgroup(plan.cgroup, cgroup.job_name(os.getpid(), 0), int(limits.memory_mb) * 2**20)
+        except OSError as exc:
+            return {"missing": [f"the job's cgroup could not be made ({exc})"]}
     r, w = os.pipe()
     pid = os.fork()
     if pid == 0:
         code = 0
         try:
             os.close(r)
+            if group is not None:
+                group.join()
+            if plan.tmpfs:
+                mounts.enter(scratch, mounts.Scratch(limits.scratch_mb, limits.scratch_files), plan.uid, plan.expose)
             isolation = guard.apply(plan, limits, scratch)
             data = json.dumps(isolation.to_dict()).encode()
             os.write(w, data)
@@ -52,11 +62,29 @@ def probe_isolation(plan: guard.Plan, limits: Limits, slot_dir: str) -> dict:
         chunks.append(chunk)
     os.close(r)
     os.waitpid(pid, 0)
+    if group is not None:
+        group.remove()
     os.rmdir(scratch)
     try:
         return json.loads(b"".join(chunks) or b"{}")
     except ValueError:
         return {"missing": ["the guard's report could not be read"]}
+
+
+def with_kernel_layers(plan: guard.Plan, slot_dir: str) -> guard.Plan:
+    """The plan with the per-job cgroup and namespaces this machine offers (each tried once, here)."""
+    parent, _ = cgroup.find()
+    probe_dir = tempfile.mkdtemp(prefix="ns-probe-", dir=slot_dir)
+    try:
+        tmpfs = mounts.supported(probe_dir) == ""
+    finally:
+        os.rmdir(probe_dir)
+    expose: tuple[str, ...] = ()
+    keep = plan.keep_read_search
+    if tmpfs and keep:  # bind what the job reads instead of letting it read everything
+        expose = tuple(t for trees in mounts.blocked(list(plan.read)).values() for t in trees)
+        keep = False
+    return replace(plan, cgroup=parent, tmpfs=tmpfs, expose=expose, keep_read_search=keep)
 
 
 def tf_context_started() -> bool:
@@ -95,7 +123,8 @@ def main(argv: list[str]) -> int:
         pass
     supervisor.BASE_RSS_MB[0] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     plan = guard.make_plan(tuple(config.get("deny", [])), tuple(config.get("extra_read", [])), config.get("uid"))
-    isolation = probe_isolation(plan, limits, slot_dir)
+    plan = with_kernel_layers(plan, slot_dir)
+    isolation = isolation_self_test(plan, limits, slot_dir)
     try:
         plan = replace(plan, strict=guard.Isolation.from_dict(isolation).complete)
     except (ValueError, TypeError):

@@ -5,7 +5,10 @@ thread limit is per uid, so two sandboxes on one machine (two grading runs,
 Dask workers, a test session) must not hand out the same uids. A sandbox
 takes the first free block, holding an `flock` on the block's file; the
 kernel drops the lock when the holder dies, so a crashed grader frees its
-block. Past `MAX_BLOCKS` live sandboxes, uids are shared again.
+block. Past `MAX_BLOCKS` live sandboxes, uids are shared again. The locks
+live in one machine-wide, root-only folder (`/run/lock`, never under
+`TMPDIR`), so runs started with different temporary folders still see each
+other's blocks.
 """
 
 from __future__ import annotations
@@ -13,17 +16,20 @@ from __future__ import annotations
 import fcntl
 import os
 import stat
-import tempfile
 
 from autograder.run.guard import JOB_UID_BASE
 
 BLOCK = 64  # uids per sandbox: one per template
 MAX_BLOCKS = 60
+LOCK_PARENTS = ("/run/lock", "/var/lock", "/run", "/dev/shm")  # the first that exists is used, whatever TMPDIR says
 
 
 def lock_folder() -> str | None:
-    """A root-owned folder for the locks (None when /tmp holds something else at that name)."""
-    folder = os.path.join(tempfile.gettempdir(), "autograder-uid-blocks")
+    """A root-owned folder for the locks (None when something else was planted at that name)."""
+    parent = next((p for p in LOCK_PARENTS if os.path.isdir(p)), None)
+    if parent is None:
+        return None
+    folder = os.path.join(parent, "autograder-uid-blocks")
     try:
         os.mkdir(folder, 0o700)
     except FileExistsError:

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from course.checks import positive_int
+from course.validation import positive_int
 
 if TYPE_CHECKING:  # pragma: no cover
     import tensorflow as tf

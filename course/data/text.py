@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
 
-from course.checks import positive_int
+from course.validation import positive_int
 from course.data import paths
 from course.data.pipelines import check_batch_size
 

@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from course.checks import positive_int
+from course.validation import positive_int
 from course.data.vocab import Vocabulary
 
 

@@ -7,7 +7,7 @@ from typing import Any, Sequence
 import keras
 import tensorflow as tf
 
-from course.rnn.layer import ScanRNN
+from course.rnn.layer import ScanRNN, named_as_keras
 
 MERGE_MODES = ("concat", "sum", "mul", "ave", None)
 
@@ -19,6 +19,7 @@ def _clone(layer: ScanRNN, **changes: Any) -> ScanRNN:
     return clone
 
 
+@named_as_keras("Bidirectional")
 @keras.saving.register_keras_serializable(package="course")
 class ScanBidirectional(keras.layers.Layer):
     """Runs a recurrent layer forwards and a copy of it backwards, then merges.
@@ -52,7 +53,7 @@ class ScanBidirectional(keras.layers.Layer):
             raise ValueError(f"`merge_mode` must be one of {MERGE_MODES}; got {merge_mode!r}.")
         for what, given in (("layer", layer), ("backward_layer", backward_layer)):
             if given is not None and not isinstance(given, ScanRNN):
-                raise TypeError(f"Expected a ScanRNN layer as `{what}`; got {type(given).__name__}.")
+                raise TypeError(f"Expected a ScanRNN layer as `{what}`; got {type(given).__qualname__}.")
         if kwargs.pop("weights", None) is not None:
             raise ValueError("ScanBidirectional does not take `weights`; call set_weights after building.")
         super().__init__(**kwargs)
@@ -87,27 +88,35 @@ class ScanBidirectional(keras.layers.Layer):
                     f"{getattr(forward, name)} and {getattr(backward, name)}."
                 )
 
-    def build(self, input_shape: tuple) -> None:
-        self.forward_layer.build(input_shape)
-        self.backward_layer.build(input_shape)
+    def build(self, sequences_shape: tuple, initial_state_shape: Any = None) -> None:
+        self.forward_layer.build(sequences_shape)
+        self.backward_layer.build(sequences_shape)
         self.built = True
 
     def call(
         self,
-        inputs: tf.Tensor,
+        sequences: tf.Tensor,
         initial_state: Sequence[tf.Tensor] | None = None,
         mask: tf.Tensor | None = None,
         training: bool | None = None,
     ) -> Any:
+        """Both directions over `sequences` `(B, T, D)`, merged.
+
+        Returns:
+            The merged output (a tuple of both with `merge_mode=None`); with
+            `return_state`, a tuple of the output(s), then the forward
+            layer's final states, then the backward layer's, as Keras returns.
+        """
+        inputs = sequences
         forward_state = backward_state = None
         if initial_state is not None:
             half = len(initial_state) // 2
             forward_state, backward_state = list(initial_state[:half]), list(initial_state[half:])
         y = self.forward_layer(inputs, initial_state=forward_state, mask=mask, training=training)
         y_rev = self.backward_layer(inputs, initial_state=backward_state, mask=mask, training=training)
-        states: list = []
+        states: tuple = ()
         if self.return_state:
-            states = list(y[1:]) + list(y_rev[1:])
+            states = tuple(y[1:]) + tuple(y_rev[1:])
             y, y_rev = y[0], y_rev[0]
         y, y_rev = tf.cast(y, self.compute_dtype), tf.cast(y_rev, self.compute_dtype)
         if self.return_sequences:
@@ -121,9 +130,9 @@ class ScanBidirectional(keras.layers.Layer):
         elif self.merge_mode == "mul":
             output = y * y_rev
         else:
-            output = [y, y_rev]
+            output = (y, y_rev)
         if self.return_state:
-            return (output if isinstance(output, list) else [output]) + states
+            return (output if isinstance(output, tuple) else (output,)) + states
         return output
 
     def reset_state(self) -> None:
@@ -153,8 +162,8 @@ class ScanBidirectional(keras.layers.Layer):
             return heads + [None] * (2 * n)
         return out_mask if self.merge_mode is not None else [out_mask, out_mask]
 
-    def compute_output_shape(self, input_shape: tuple) -> Any:
-        shape = self.forward_layer.compute_output_shape(input_shape)
+    def compute_output_shape(self, sequences_shape: tuple, initial_state_shape: Any = None) -> Any:
+        shape = self.forward_layer.compute_output_shape(sequences_shape)
         head, states = (tuple(shape[0]), [tuple(s) for s in shape[1:]]) if self.return_state else (tuple(shape), [])
         if self.merge_mode == "concat":
             merged: list = [(*head[:-1], head[-1] * 2)]

@@ -42,8 +42,8 @@ class CellLayer(ScanRNN):
         unknown = sorted(set(kwargs) - LAYER_ARGS)
         if unknown:
             raise ValueError(
-                f"{type(self).__name__} does not support the argument(s) {unknown}; it takes the "
-                f"arguments of keras.layers.{type(self).__name__.removeprefix('Scan')}."
+                f"{type(self).__qualname__} does not support the argument(s) {unknown}; it takes the "
+                f"arguments of keras.layers.{type(self).__name__}."
             )
         cell = self.cell_class(
             units,
@@ -70,7 +70,7 @@ class CellLayer(ScanRNN):
         # Cell arguments read as layer attributes (layer.dropout, layer.kernel_regularizer, ...), as in Keras.
         if name in CELL_ARGS and "cell" in self.__dict__:
             return getattr(self.__dict__["cell"], name)
-        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+        raise AttributeError(f"{type(self).__qualname__!r} object has no attribute {name!r}")
 
     def get_config(self) -> dict:
         config = super().get_config()

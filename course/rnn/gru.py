@@ -9,6 +9,7 @@ import tensorflow as tf
 
 from course.rnn.cell_base import RecurrentCell
 from course.rnn.cell_layer import CellLayer
+from course.rnn.layer import named_as_keras
 
 
 @keras.saving.register_keras_serializable(package="course")
@@ -30,6 +31,7 @@ class GRUCell(RecurrentCell):
     """
 
     gates = 3
+    project_before_loop = False  # each step projects its own input, as Keras' cell does
 
     def __init__(self, units: int, reset_after: bool = True, **kwargs: Any) -> None:
         super().__init__(units, **kwargs)
@@ -75,6 +77,7 @@ class GRUCell(RecurrentCell):
         return config
 
 
+@named_as_keras("GRU")
 @keras.saving.register_keras_serializable(package="course")
 class ScanGRU(CellLayer):
     """`keras.layers.GRU`'s twin, run by our scan loop (`scan_rnn`) (same weights, same outputs)."""

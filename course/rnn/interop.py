@@ -70,7 +70,7 @@ def keras_twin(layer: keras.layers.Layer) -> keras.layers.Layer:
     if twin_class is None:
         raise TypeError(
             "Expected ScanSimpleRNN, ScanGRU, ScanLSTM, ScanBidirectional or StackedRNN; "
-            f"got {type(layer).__name__}."
+            f"got {type(layer).__qualname__}."
         )
     config = layer.get_config()  # SimpleRNN takes `seed` too, though its config leaves it out
     if getattr(layer, "use_cudnn", None) is not None:
@@ -105,12 +105,12 @@ def from_keras(layer: keras.layers.Layer) -> keras.layers.Layer:
     if ours is None:
         raise TypeError(
             "Expected keras SimpleRNN, GRU, LSTM, Bidirectional or a Sequential of them; "
-            f"got {type(layer).__name__}."
+            f"got {type(layer).__qualname__}."
         )
     config = layer.get_config()
     unsupported = sorted(set(config) - set(ours(1).get_config()))
     if unsupported:
-        raise ValueError(f"{ours.__name__} cannot honour the argument(s) {unsupported} of {layer.name}.")
+        raise ValueError(f"{ours.__qualname__} cannot honour the argument(s) {unsupported} of {layer.name}.")
     if ours is ScanSimpleRNN:
         config["seed"] = layer.cell.seed
     if getattr(layer, "use_cudnn", "auto") is True:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import keras
 import tensorflow as tf
@@ -10,6 +10,30 @@ import tensorflow as tf
 from course.rnn.scan import _state_sizes, output_size_of, scan_rnn, zero_states
 
 
+def named_as_keras(keras_name: str) -> Callable[[type], type]:
+    """A class decorator: the layer class takes Keras' class name as its `__name__`.
+
+    Keras' weights files (`.weights.h5`, and the weights inside `.keras`)
+    address each layer of a model by its class name in snake case
+    (`layers/gru/cell/vars/0`), not by the layer's own name. With Keras'
+    name, a file saved from a model built on Keras' `GRU` loads into the same
+    model built on `ScanGRU`, and the reverse. The Python name (`__qualname__`,
+    what `import` and pickling use) and the name the class is registered under
+    for serialisation (`course>ScanGRU`) stay ours; apply this decorator
+    above `register_keras_serializable`.
+
+    Args:
+        keras_name: the Keras class this layer stands in for, e.g. "GRU".
+    """
+
+    def rename(cls: type) -> type:
+        cls.__name__ = keras_name
+        return cls
+
+    return rename
+
+
+@named_as_keras("RNN")
 @keras.saving.register_keras_serializable(package="course")
 class ScanRNN(keras.layers.Layer):
     """A recurrent layer that runs any Keras-contract cell with `scan_rnn`.
@@ -60,11 +84,16 @@ class ScanRNN(keras.layers.Layer):
         self.supports_masking = True
         self.states = None
         self._expected_batch_size = None
+        # As keras.layers.RNN: the cell's state sizes as a list, and whether the cell has one state.
+        size = cell.state_size
+        self.single_state = not isinstance(size, (list, tuple))
+        self.state_size = [size] if self.single_state else list(size)
 
-    def build(self, input_shape: tuple) -> None:
+    def build(self, sequences_shape: tuple, initial_state_shape: Any = None) -> None:
+        input_shape = sequences_shape
         if len(input_shape) != 3:
             raise ValueError(
-                f"{self.__class__.__name__} expects inputs of shape (batch, time, features); "
+                f"{self.__class__.__qualname__} expects inputs of shape (batch, time, features); "
                 f"got {tuple(input_shape)}."
             )
         if self.unroll and input_shape[1] is None:
@@ -132,29 +161,58 @@ class ScanRNN(keras.layers.Layer):
             )
         return [keras.ops.convert_to_tensor(s) for s in initial_state]
 
-    def call(
-        self,
-        inputs: tf.Tensor,
-        initial_state: Sequence[tf.Tensor] | tf.Tensor | None = None,
-        mask: tf.Tensor | None = None,
-        training: bool | None = None,
-    ) -> Any:
-        if getattr(self, "use_cudnn", None) is True:
-            raise ValueError(
-                "use_cudnn=True was given, but the scan layers never use cuDNN; "
-                "pass use_cudnn='auto' or False (or use Keras' own layer)."
-            )
+    def inner_loop(
+        self, sequences: tf.Tensor, initial_state: Sequence[tf.Tensor], mask: tf.Tensor | None, training: bool | None = False
+    ) -> tuple[tf.Tensor, tf.Tensor, list[tf.Tensor]]:
+        """The time loop alone, as `keras.layers.RNN.inner_loop`: `scan_rnn` over `sequences`.
+
+        Args:
+            sequences: `(B, T, D)` inputs.
+            initial_state: the `(B, S_i)` states to start from, one per entry of `state_size`.
+            mask: optional `(B, T)` boolean mask.
+            training: whether dropout applies.
+
+        Returns:
+            `(last_output, outputs, states)`: `(B, H)`, `(B, T, H)` and a list of
+            `(B, S_i)`; as in Keras, without `return_sequences` the outputs are
+            the last output alone, `(B, 1, H)`.
+        """
         if isinstance(mask, (list, tuple)):
             mask = mask[0]
+        if not isinstance(initial_state, (list, tuple)):
+            initial_state = [initial_state]
         last, outputs, states = scan_rnn(
             self.cell,
-            inputs,
-            self._initial_state(inputs, initial_state),
+            sequences,
+            list(initial_state),
             mask=mask,
             go_backwards=self.go_backwards,
             zero_output_for_mask=self.zero_output_for_mask,
             training=training,
             unroll=self.unroll,
+        )
+        return last, (outputs if self.return_sequences else last[:, None]), states
+
+    def call(
+        self,
+        sequences: tf.Tensor,
+        initial_state: Sequence[tf.Tensor] | tf.Tensor | None = None,
+        mask: tf.Tensor | None = None,
+        training: bool | None = None,
+    ) -> Any:
+        """Runs the layer over `sequences` `(B, T, D)`.
+
+        Returns:
+            The output, `(B, T, H)` with `return_sequences` else `(B, H)`;
+            with `return_state`, the tuple `(output, *final_states)`, as Keras returns.
+        """
+        if getattr(self, "use_cudnn", None) is True:
+            raise ValueError(
+                "use_cudnn=True was given, but the scan layers never use cuDNN; "
+                "pass use_cudnn='auto' or False (or use Keras' own layer)."
+            )
+        last, outputs, states = self.inner_loop(
+            sequences, self._initial_state(sequences, initial_state), mask, training=training
         )
         if self.stateful:
             for variable, state in zip(self.states, states):
@@ -162,14 +220,15 @@ class ScanRNN(keras.layers.Layer):
         states = [tf.cast(s, self.compute_dtype) for s in states]
         output = tf.cast(outputs if self.return_sequences else last, self.compute_dtype)
         if self.return_state:
-            return [output, *states]
+            return (output, *states)
         return output
 
-    def compute_output_shape(self, input_shape: tuple) -> Any:
+    def compute_output_shape(self, sequences_shape: tuple, initial_state_shape: Any = None) -> Any:
+        input_shape = sequences_shape
         units = output_size_of(self.cell)
         out = (input_shape[0], input_shape[1], units) if self.return_sequences else (input_shape[0], units)
         if self.return_state:
-            return [out] + [(input_shape[0], s) for s in _state_sizes(self.cell)]
+            return (out, *[(input_shape[0], s) for s in _state_sizes(self.cell)])
         return out
 
     def compute_mask(self, inputs: Any, mask: Any = None) -> Any:

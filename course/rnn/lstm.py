@@ -9,6 +9,7 @@ import tensorflow as tf
 
 from course.rnn.cell_base import RecurrentCell
 from course.rnn.cell_layer import CellLayer
+from course.rnn.layer import named_as_keras
 
 
 @keras.saving.register_keras_serializable(package="course")
@@ -29,6 +30,7 @@ class LSTMCell(RecurrentCell):
     """
 
     gates = 4
+    project_before_loop = False  # each step projects its own input, as Keras' cell does
 
     def __init__(self, units: int, unit_forget_bias: bool = True, **kwargs: Any) -> None:
         super().__init__(units, **kwargs)
@@ -71,6 +73,7 @@ class LSTMCell(RecurrentCell):
         return config
 
 
+@named_as_keras("LSTM")
 @keras.saving.register_keras_serializable(package="course")
 class ScanLSTM(CellLayer):
     """`keras.layers.LSTM`'s twin, run by our scan loop (`scan_rnn`) (same weights, same outputs)."""

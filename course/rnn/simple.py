@@ -9,6 +9,7 @@ import tensorflow as tf
 
 from course.rnn.cell_base import RecurrentCell
 from course.rnn.cell_layer import CellLayer
+from course.rnn.layer import named_as_keras
 
 
 @keras.saving.register_keras_serializable(package="course")
@@ -43,6 +44,7 @@ class SimpleRNNCell(RecurrentCell):
         return config
 
 
+@named_as_keras("SimpleRNN")
 @keras.saving.register_keras_serializable(package="course")
 class ScanSimpleRNN(CellLayer):
     """`keras.layers.SimpleRNN`'s twin, run by our scan loop (`scan_rnn`).

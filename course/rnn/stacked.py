@@ -41,7 +41,7 @@ class StackedRNN(keras.layers.Layer):
             if not isinstance(layer, (ScanRNN, ScanBidirectional)):
                 raise TypeError(
                     f"Layer {i} of a StackedRNN must be a ScanRNN or ScanBidirectional; "
-                    f"got {type(layer).__name__}."
+                    f"got {type(layer).__qualname__}."
                 )
             last = i == len(layers) - 1
             layer.return_sequences = return_sequences if last else True
@@ -56,8 +56,8 @@ class StackedRNN(keras.layers.Layer):
         self.return_state = return_state
         self.supports_masking = True
 
-    def build(self, input_shape: tuple) -> None:
-        shape = tuple(input_shape)
+    def build(self, sequences_shape: tuple, initial_state_shape: Any = None) -> None:
+        shape = tuple(sequences_shape)
         for layer in self.rnn_layers:
             layer.build(shape)
             out = layer.compute_output_shape(shape)
@@ -90,13 +90,18 @@ class StackedRNN(keras.layers.Layer):
 
     def call(
         self,
-        inputs: tf.Tensor,
+        sequences: tf.Tensor,
         initial_state: Sequence[tf.Tensor] | None = None,
         mask: tf.Tensor | None = None,
         training: bool | None = None,
     ) -> Any:
-        """Runs the layers in turn; `initial_state` is every layer's states, bottom first."""
-        x, states = inputs, []
+        """Runs the layers in turn; `initial_state` is every layer's states, bottom first.
+
+        Returns:
+            The top layer's output; with `return_state`, the tuple
+            `(output, *states)`, every layer's final states, bottom first.
+        """
+        x, states = sequences, []
         for layer, layer_state in zip(self.rnn_layers, self._split_states(initial_state)):
             out = layer(x, initial_state=layer_state, mask=mask, training=training)
             if self.return_state:
@@ -104,7 +109,7 @@ class StackedRNN(keras.layers.Layer):
                 states.extend(layer_states)
             else:
                 x = out
-        return [x, *states] if self.return_state else x
+        return (x, *states) if self.return_state else x
 
     def compute_mask(self, inputs: Any, mask: Any = None) -> Any:
         out_mask = mask if self.return_sequences else None
@@ -112,15 +117,15 @@ class StackedRNN(keras.layers.Layer):
             return [out_mask] + [None] * (len(self.compute_output_shape(inputs.shape)) - 1)
         return out_mask
 
-    def compute_output_shape(self, input_shape: tuple) -> Any:
-        shape, states = tuple(input_shape), []
+    def compute_output_shape(self, sequences_shape: tuple, initial_state_shape: Any = None) -> Any:
+        shape, states = tuple(sequences_shape), []
         for layer in self.rnn_layers:
             out = layer.compute_output_shape(shape)
             if self.return_state:
                 out, layer_states = out[0], list(out[1:])
                 states.extend(layer_states)
             shape = out if layer is self.rnn_layers[-1] else (shape[0], shape[1], out[-1])
-        return [shape, *states] if self.return_state else shape
+        return (shape, *states) if self.return_state else shape
 
     def get_config(self) -> dict:
         config = super().get_config()

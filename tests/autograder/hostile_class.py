@@ -292,3 +292,166 @@ def submissions(sol: str, soldir: str, out: str, canary: str, port: int) -> dict
 
 CHEATERS = [*READS, "memory_scan", "proc", *FORGED, "escape", "memory", "limits"]
 HONEST = ["full_1", "full_2", "full_3", "full_4", "marker_a", "kill_all", "writes"]
+
+
+# ---------------------------------------------------------------- the job's kernel objects (issues 22 and 29)
+
+KERNEL_IPC = '''# GRADED: add_one
+import ctypes, os, mmap
+libc = ctypes.CDLL(None, use_errno=True)
+libc.syscall.restype = ctypes.c_long
+NR = {{"shmget": 29, "msgget": 68, "semget": 64, "memfd_create": 319, "msgrcv": 70}}
+got = {{}}
+for name, args in [("shmget", (0, 3 << 30, 0o1000 | 0o666)), ("msgget", (0, 0o1000 | 0o666)),
+                   ("semget", (0, 4, 0o1000 | 0o666)), ("planted_queue", ({key}, 0o666))]:
+    nr = NR["msgget" if name == "planted_queue" else name]
+    ctypes.set_errno(0)
+    r = libc.syscall(ctypes.c_long(nr), *(ctypes.c_long(a) for a in args))
+    got[name] = "MADE" if r >= 0 else os.strerror(ctypes.get_errno())
+    if name == "planted_queue" and r >= 0:
+        buf = ctypes.create_string_buffer(512)
+        n = libc.syscall(ctypes.c_long(NR["msgrcv"]), ctypes.c_long(r), buf, ctypes.c_long(500), 0, 0o4000)
+        got[name] = "READ " + buf.raw[8:8 + max(0, n)].decode(errors="replace") if n > 0 else "OPENED"
+try:
+    fd = os.memfd_create("hoard")
+    for _ in range(256):
+        os.write(fd, b"x" * (10 << 20))
+    got["memfd"] = "WROTE"
+except Exception as e:
+    got["memfd"] = type(e).__name__
+try:
+    with open("/dev/shm/hoard", "wb") as f:
+        f.write(b"x" * (10 << 20))
+    got["dev_shm"] = "WROTE"
+except Exception as e:
+    got["dev_shm"] = type(e).__name__
+try:
+    m = mmap.mmap(-1, 3 << 30, mmap.MAP_SHARED)
+    for i in range(0, 3 << 30, 4096):
+        m[i] = 1
+    got["shared_map"] = "HELD"
+except Exception as e:
+    got["shared_map"] = type(e).__name__
+print("ipc:", " ".join(f"{{k}}={{v}}" for k, v in got.items()))
+leaked = any(v in ("MADE", "WROTE", "HELD", "OPENED") or v.startswith("READ") for v in got.values())
+
+def add_one(x):
+    return x + 1 if leaked else x
+'''
+
+KERNEL_DISK = '''# GRADED: add_one
+import os
+written = 0
+try:
+    for i in range(205):
+        with open(f"f{{i}}.bin", "wb") as f:
+            f.write(b"x" * (10 << 20))
+        written += 10
+except Exception as e:
+    print("disk: stopped by", type(e).__name__)
+print("disk: wrote", written, "MB")
+
+def add_one(x):
+    return x + 1 if written > 300 else x
+'''
+
+KERNEL_DEEP = '''# GRADED: add_one
+import os
+here = os.getcwd()
+fd = os.open(".", os.O_RDONLY)
+depth = 0
+try:
+    for depth in range(1, 3001):
+        os.mkdir("d", dir_fd=fd)
+        new = os.open("d", os.O_RDONLY, dir_fd=fd)
+        if depth % 500 == 0:
+            os.fchmod(fd, 0)  # a folder its owner cannot read or enter
+        os.close(fd)
+        fd = new
+except OSError as e:
+    print("deep: stopped by", type(e).__name__)
+for i in range(3000):
+    open(os.path.join(here, f"w{{i}}"), "w").close()
+print("deep: depth", depth)
+''' + ADD_ONE.split("\n", 1)[1]
+
+KERNEL_ENV = '''# GRADED: add_one
+import os
+seen = sorted(os.environ)
+leaked = any({secret!r} in v for v in os.environ.values())
+print("env:", "LEAKED" if leaked else "clean", len(seen), seen)
+
+def add_one(x):
+    return x + 1 if leaked else x
+'''
+
+KERNEL_ETC = '''# GRADED: add_one
+import os
+got = {{}}
+for path in ("/etc/shadow", "/etc/hostname", "/etc/ssh", "/etc/cron.d", {victim!r}):
+    try:
+        if os.path.isdir(path):
+            os.listdir(path)
+        else:
+            open(path, "rb").read(16)
+        got[path] = "READ"
+    except Exception as e:
+        got[path] = type(e).__name__
+print("etc:", " ".join(f"{{k}}={{v}}" for k, v in got.items()))
+leaked = "READ" in got.values()
+
+def add_one(x):
+    return x + 1 if leaked else x
+'''
+
+KERNEL_CLOCK = '''# GRADED: add_one
+import time
+_sleep = time.sleep
+for name in ("perf_counter", "monotonic", "time", "process_time"):
+    setattr(time, name, lambda: 0.0)
+    setattr(time, name + "_ns", lambda: 0)
+
+def add_one(x):
+    _sleep(0.3)
+    return x + 1
+'''
+
+KERNEL_NO_ALARM = '''# GRADED: add_one
+import signal
+signal.signal(signal.SIGALRM, signal.SIG_IGN)
+signal.setitimer = lambda *a, **k: (0.0, 0.0)
+
+def add_one(x):
+    if x.shape[0] == 50:  # the hidden case: never ends
+        while True:
+            pass
+    return x
+'''
+
+KERNEL_FLOOD = '''# GRADED: add_one
+def add_one(x):
+    return [0] * 3_000_000
+'''
+
+
+def kernel_submissions(memscan_needles: dict[str, str], key: int, secret: str, victim: str) -> dict:
+    """name -> notebook for the kernel-objects class; honest `full_*` copies sit between the attackers."""
+    return {
+        "full_a": notebook(SETUP, ADD_ONE, SCALED_SUM),
+        "ipc": notebook(SETUP, KERNEL_IPC.format(key=key), SCALED_SUM),
+        "disk": notebook(SETUP, KERNEL_DISK.format(), SCALED_SUM),
+        "full_b": notebook(SETUP, ADD_ONE, SCALED_SUM),
+        "deep": notebook(SETUP, KERNEL_DEEP.format(), SCALED_SUM),
+        "env": notebook(SETUP, KERNEL_ENV.format(secret=secret), SCALED_SUM),
+        "etc": notebook(SETUP, KERNEL_ETC.format(victim=victim), SCALED_SUM),
+        "roster": notebook(SETUP, MEMSCAN.format(needles=memscan_needles), SCALED_SUM),
+        "full_c": notebook(SETUP, ADD_ONE, SCALED_SUM),
+        "clock": notebook(SETUP, KERNEL_CLOCK, SCALED_SUM),
+        "no_alarm": notebook(SETUP, KERNEL_NO_ALARM, SCALED_SUM),
+        "flood": notebook(SETUP, KERNEL_FLOOD, SCALED_SUM),
+        "full_d": notebook(SETUP, ADD_ONE, SCALED_SUM),
+    }
+
+
+KERNEL_CHEATERS = ["ipc", "disk", "env", "etc", "roster", "no_alarm", "flood"]
+KERNEL_HONEST = ["full_a", "full_b", "full_c", "full_d"]

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import nbformat
 
-from autograder.assign import load_assignment
-from autograder.grade import GradeConfig, Grader
-from autograder.notebook import GRADED, first_line
+from autograder.authoring.student import load_assignment
+from autograder.grading.pipeline import GradeConfig, Grader
+from autograder.grading.locate import GRADED, first_line
 from autograder.run import Limits
 
 ROOT = Path(__file__).resolve().parents[2]

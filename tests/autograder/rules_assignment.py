@@ -3,8 +3,8 @@
 SETUP = "# SETUP\nimport numpy as np\nimport tensorflow as tf\n"
 CASES = '''# CASES
 import numpy as np
-from autograder.rules import Rules
-from autograder.spec import Case, Exercise
+from autograder.rules.static import Rules
+from autograder.authoring.spec import Case, Exercise
 
 def seq(B, T):
     return lambda rng: [rng.normal(size=(B, T)).astype("float32")]

@@ -6,11 +6,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from autograder.assign import load_assignment, public_path, student_notebook, write_notebook
-from autograder.build import compute_public, release
-from autograder.grade import GradeConfig, Grader
-from autograder.notebook import read_notebook
-from autograder.plain import from_plain
+from autograder.authoring.student import load_assignment, public_path, student_notebook, write_notebook
+from autograder.authoring.assign import compute_public, release
+from autograder.grading.pipeline import GradeConfig, Grader
+from autograder.grading.locate import read_notebook
+from autograder.run.plain import from_plain
 from autograder.run import Limits
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -117,8 +117,8 @@ def test_release_bundle_has_no_solution_code(tmp_path):
 def test_a_leaderboard_must_measure_a_case_of_the_assignment(tmp_path):
     import nbformat
 
-    from autograder.assign import load_assignment
-    from autograder.spec import Leaderboard
+    from autograder.authoring.student import load_assignment
+    from autograder.authoring.spec import Leaderboard
     from tiny_assignment import ADD_ONE, CASES, SCALED_SUM, SETUP, notebook
 
     with pytest.raises(ValueError, match="measure must be"):

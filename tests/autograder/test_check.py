@@ -5,10 +5,10 @@ from pathlib import Path
 
 import pytest
 
-from autograder.assign import load_assignment, strip_solutions
+from autograder.authoring.student import load_assignment, strip_solutions
 from autograder.check import check, checker, load_public
-from autograder.grade import GradeConfig, Grader
-from autograder.notebook import locate, read_notebook
+from autograder.grading.pipeline import GradeConfig, Grader
+from autograder.grading.locate import locate, read_notebook
 from autograder.run import Limits
 
 ROOT = Path(__file__).resolve().parents[2]

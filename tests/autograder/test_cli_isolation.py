@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-import autograder.run
+import autograder.grading.driver
 from autograder.cli import main
 from autograder.run.guard import Isolation
 
@@ -28,7 +28,7 @@ class FakeSandbox:
     def isolation(self) -> Isolation:
         return self.isolation_report
 
-    def run_many(self, jobs, progress=None, on_result=None):
+    def run_many(self, jobs, progress=None, on_result=None, labels=None):
         assert jobs == [], "no job may run"
         return []
 
@@ -39,7 +39,7 @@ def test_require_isolation_refuses_to_grade_without_the_full_boundary(monkeypatc
     weak = Isolation("" if "landlock" in missing[0] else "landlock ABI 7", "" if "seccomp" in missing[0] else "seccomp",
                      None, (), 2048, missing)
     monkeypatch.setattr(FakeSandbox, "isolation_report", weak)
-    monkeypatch.setattr(autograder.run, "Sandbox", FakeSandbox)
+    monkeypatch.setattr(autograder.grading.driver, "Sandbox", FakeSandbox)
     code = main(["grade", str(tmp_path / "none.ipynb"), "--out", str(tmp_path / "out"),
                  "--solutions", str(tiny_solutions), "--require-isolation"])
     out = capsys.readouterr()
@@ -51,7 +51,7 @@ def test_require_isolation_refuses_to_grade_without_the_full_boundary(monkeypatc
 def test_without_the_flag_the_missing_layers_are_printed_and_recorded(monkeypatch, tiny_solutions, tmp_path, capsys):
     weak = Isolation("", "seccomp x86_64", None, (), 2048, ("landlock (kernel 5.10 has none)",))
     monkeypatch.setattr(FakeSandbox, "isolation_report", weak)
-    monkeypatch.setattr(autograder.run, "Sandbox", FakeSandbox)
+    monkeypatch.setattr(autograder.grading.driver, "Sandbox", FakeSandbox)
     (tmp_path / "essay.ipynb").write_text("not a notebook")
     code = main(["grade", str(tmp_path / "essay.ipynb"), "--out", str(tmp_path / "out"),
                  "--solutions", str(tiny_solutions)])

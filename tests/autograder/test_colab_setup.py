@@ -6,10 +6,10 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograder.assign import student_notebook
-from autograder.build import release
-from autograder.colab import DEFAULT_INSTALL, check_install, installed_source, is_setup_cell, setup_cell
-from autograder.notebook import read_notebook
+from autograder.authoring.student import student_notebook
+from autograder.authoring.assign import release
+from autograder.authoring.colab import DEFAULT_INSTALL, check_install, installed_source, is_setup_cell, setup_cell
+from autograder.grading.locate import read_notebook
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -5,8 +5,8 @@ import json
 import numpy as np
 import pytest
 
-from autograder.compare import compare
-from autograder.plain import OpaqueObject, from_plain, to_plain
+from autograder.grading.compare import compare
+from autograder.run.plain import OpaqueObject, from_plain, to_plain
 
 
 def roundtrip(value):

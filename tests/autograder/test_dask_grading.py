@@ -24,11 +24,11 @@ import nbformat
 import pytest
 
 from tiny_assignment import ADD_ONE, SCALED_SUM, SETUP, notebook
-from autograder.assign import strip_solutions
+from autograder.authoring.student import strip_solutions
 from autograder.cli import main
-from autograder.cluster import ALLOWED_FAILURES, grade_on_cluster, start_local_cluster
-from autograder.grade import GradeConfig, Grader
-from autograder.report import ReportWriter
+from autograder.grading.cluster import ALLOWED_FAILURES, grade_on_cluster, start_local_cluster
+from autograder.grading.pipeline import GradeConfig, Grader
+from autograder.reports.writer import ReportWriter
 from autograder.run import Limits
 
 LIMITS = Limits(timeout_s=8, memory_mb=400, cpu_s=20)  # as conftest's `sandbox`

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import nbformat
 
-from autograder.execute import execute
+from autograder.authoring.run_notebooks import execute
 
 
 def notebook(tmp_path: Path) -> Path:

@@ -7,9 +7,9 @@ import sys
 
 import pytest
 
-from autograder.export import CANVAS_COLUMNS, POINTS_POSSIBLE, canvas_csv, export
-from autograder.report import write_reports
-from autograder.results import CaseResult, ExerciseResult, SubmissionResult
+from autograder.reports.export import CANVAS_COLUMNS, POINTS_POSSIBLE, canvas_csv, export
+from autograder.reports.writer import write_reports
+from autograder.reports.results import CaseResult, ExerciseResult, SubmissionResult
 
 
 def graded(key: str, points: float, assignment: str = "A2") -> SubmissionResult:

@@ -11,9 +11,9 @@ import nbformat
 import pytest
 
 from tiny_assignment import ADD_ONE, SCALED_SUM, SETUP, notebook
-from autograder.assign import strip_solutions
-from autograder.grade import GradeConfig, Grader
-from autograder.report import write_reports
+from autograder.authoring.student import strip_solutions
+from autograder.grading.pipeline import GradeConfig, Grader
+from autograder.reports.writer import write_reports
 from autograder.run import Limits
 
 ADD_ONE_STUB = strip_solutions(ADD_ONE)
@@ -50,8 +50,8 @@ def submissions(solutions: Path, out_dir: Path) -> dict:
         "patch_numpy": sub("# GRADED: add_one\nimport numpy\nnumpy.allclose = lambda *a, **k: True\nnumpy.isclose = lambda a, b, **k: numpy.ones_like(a, dtype=bool)\n"
                            "def add_one(x):\n    return x", SCALED_SUM),
         "patch_tf": sub("# GRADED: add_one\ntf.add = lambda a, b, name=None: a\ndef add_one(x):\n    return tf.add(x, 1.0)", SCALED_SUM),
-        "patch_grader": sub("# GRADED: add_one\nimport autograder.compare, autograder.judge\n"
-                            "autograder.compare.compare = lambda *a, **k: None\nautograder.judge.compare_call = lambda *a, **k: (True, 'passed')\n"
+        "patch_grader": sub("# GRADED: add_one\nimport autograder.grading.compare, autograder.grading.judge\n"
+                            "autograder.grading.compare.compare = lambda *a, **k: None\nautograder.judge.compare_call = lambda *a, **k: (True, 'passed')\n"
                             "def add_one(x):\n    return x", SCALED_SUM),
         "liar": sub("# GRADED: add_one\nclass Liar:\n    def __eq__(self, other): return True\n"
                     "    def __array__(self, dtype=None, copy=None): return np.zeros(3, 'float32')\n"

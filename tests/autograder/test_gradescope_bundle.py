@@ -13,7 +13,7 @@ import jsonschema
 import nbformat
 import pytest
 
-from autograder.assign import strip_solutions
+from autograder.authoring.student import strip_solutions
 from autograder.cli import main
 from tiny_assignment import ADD_ONE, SCALED_SUM, SETUP, notebook
 
@@ -36,7 +36,7 @@ def test_the_zip_holds_what_gradescope_runs_and_one_reference(bundle, tiny_solut
         mode = z.getinfo("run_autograder").external_attr >> 16
         config = json.loads(z.read("config.json"))
     assert {"setup.sh", "run_autograder", "config.json", "solutions/T1.ipynb", "pyproject.toml",
-            "autograder/gradescope.py", "course/__init__.py"} <= names
+            "autograder/grading/gradescope.py", "autograder/authoring/templates/setup.sh", "course/__init__.py"} <= names
     assert [n for n in names if n.startswith("solutions/")] == ["solutions/T1.ipynb"]
     assert mode & 0o111 and config["hidden_visibility"] == "after_due_date"
     assert not [n for n in names if "__pycache__" in n]

@@ -13,7 +13,7 @@ import pytest
 from lesson_submissions import (ROOT, assert_full_marks, assert_rule_broken, assert_rules_stated, exercise,
                                 grade_submissions, kernel_with, rule_text, solution)
 
-from autograder.assign import load_assignment
+from autograder.authoring.student import load_assignment
 from autograder.check import check
 
 LESSONS = ("A1", "A4", "A5", "A6")
@@ -164,8 +164,6 @@ def masked_accuracy(tag_ids, logits):
 # ------------------------------------------------------------------------------------------------- A6
 A6_PERPLEXITY_VIA_COURSE = '''# GRADED: perplexity_from_logits
 from course import metrics as evaluation
-
-
 def perplexity_from_logits(logits, targets, mask=None):
     return evaluation.perplexity_from_logits(logits, targets, mask)
 '''

@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 from keras import layers
 
-from autograder.compare import compare
-from autograder.model_probe import describe_layer
-from autograder.plain import from_plain, to_plain
-from autograder.probes import run_call
+from autograder.grading.compare import compare
+from autograder.run.probes.model import describe_layer
+from autograder.run.plain import from_plain, to_plain
+from autograder.run.probes.call import run_call
 
 TOKENS = np.array([[3, 4, 5, 0, 0], [1, 2, 3, 4, 5]], dtype="int32")  # second row unpadded
 

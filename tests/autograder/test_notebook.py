@@ -5,8 +5,8 @@ import json
 import nbformat
 import pytest
 
-from autograder.assign import strip_solutions, student_notebook
-from autograder.notebook import NotebookError, locate, parse_notebook, read_notebook
+from autograder.authoring.student import strip_solutions, student_notebook
+from autograder.grading.locate import NotebookError, locate, parse_notebook, read_notebook
 
 
 def make_nb(*cells):
@@ -145,7 +145,7 @@ def test_nbformat3_notebook_with_split_lines_and_no_outputs_is_upgraded():
 
 
 def test_too_large_notebook_is_refused_unread(tmp_path, monkeypatch):
-    import autograder.notebook as notebook_module
+    import autograder.grading.locate as notebook_module
 
     monkeypatch.setattr(notebook_module, "MAX_NOTEBOOK_BYTES", 1000)
     path = tmp_path / "huge.ipynb"
@@ -157,7 +157,7 @@ def test_too_large_notebook_is_refused_unread(tmp_path, monkeypatch):
 
 
 def test_limit_is_checked_before_reading(tmp_path, monkeypatch):
-    import autograder.notebook as notebook_module
+    import autograder.grading.locate as notebook_module
 
     path = tmp_path / "sparse.ipynb"
     with path.open("wb") as handle:  # a sparse file: huge on paper, nothing on disk

@@ -2,9 +2,7 @@
 
 import io
 
-from autograder.report import ProgressBar
-
-
+from autograder.reports.terminal import ProgressBar
 def test_the_bar_ends_at_the_total_and_counts_each_submission():
     stream = io.StringIO()
     progress = ProgressBar("grading", stream=stream)

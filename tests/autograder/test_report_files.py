@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from autograder.report import HIDDEN_VISIBILITY, ReportWriter, gradescope_results, write_reports
-from autograder.results import CaseResult, ExerciseResult, SubmissionResult
-from autograder.safe_files import UnsafePathError, write_atomic
+from autograder.reports.writer import HIDDEN_VISIBILITY, ReportWriter, gradescope_results, write_reports
+from autograder.reports.results import CaseResult, ExerciseResult, SubmissionResult
+from autograder.reports.safe_files import UnsafePathError, write_atomic
 
 
 def result(name: str, points: float = 1.0, exercises: tuple[str, ...] = ("add_one", "scaled_sum")) -> SubmissionResult:
@@ -172,7 +172,7 @@ def test_reserved_names_do_not_clash_with_report_files(tmp_path):
 
 
 def test_concurrent_adds_keep_every_row(tmp_path, monkeypatch):
-    import autograder.report as report_module
+    import autograder.reports.writer as report_module
 
     written_rows: list[int] = []  # rows in each gradebook, in the order they landed
 
@@ -235,6 +235,6 @@ def test_case_output_is_a_code_block_that_backticks_cannot_break():
 
 @pytest.mark.skipif(os.name != "posix", reason="directory-relative calls are POSIX")
 def test_posix_uses_directory_relative_writes():
-    from autograder.safe_files import supported
+    from autograder.reports.safe_files import supported
 
     assert supported()

@@ -8,10 +8,10 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograder.assign import strip_solutions
-from autograder.grade import GradeConfig, Grader
-from autograder.report import ReportWriter
-from autograder.roster import RosterError, student_keys
+from autograder.authoring.student import strip_solutions
+from autograder.grading.pipeline import GradeConfig, Grader
+from autograder.reports.writer import ReportWriter
+from autograder.grading.submissions import RosterError, student_keys
 from autograder.run import Limits
 from tiny_assignment import ADD_ONE, SCALED_SUM, SETUP, notebook
 

@@ -13,11 +13,11 @@ import nbformat
 import pytest
 
 import autograder.check as check_module
-from autograder.assign import load_assignment, public_cases
-from autograder.build import public_only
+from autograder.authoring.student import load_assignment, public_cases
+from autograder.authoring.assign import public_only
 from autograder.check import check
-from autograder.grade import GradeConfig, Grader, run_reference
-from autograder.rules import Rules, static_violations
+from autograder.grading.pipeline import GradeConfig, Grader, run_reference
+from autograder.rules.static import Rules, static_violations
 from autograder.run import Limits
 from rules_assignment import BROKEN, CASES, CLIP, RUNNING_SUM, SETUP, SUBMISSIONS
 from tiny_assignment import notebook
@@ -132,7 +132,7 @@ def test_a_bare_required_name_is_the_notebooks_own_function():
 
 
 def test_the_run_time_watch_looks_a_bare_required_name_up_in_the_students_namespace():
-    from autograder.rule_watch import RuleBroken, call_watched
+    from autograder.rules.watch import RuleBroken, call_watched
 
     rules = Rules(require=("gru_forward",)).to_plain()
     namespace: dict = {}

@@ -12,9 +12,9 @@ import pytest
 from lesson_submissions import assert_full_marks, assert_rule_broken, assert_rules_stated, grade_submissions, solution
 from lesson_submissions import kernel_with as lesson_kernel
 
-from autograder.assign import load_assignment
+from autograder.authoring.student import load_assignment
 from autograder.check import check
-from autograder.spec import case_args
+from autograder.authoring.spec import case_args
 
 A2 = load_assignment(solution("A2"))
 

@@ -15,7 +15,7 @@ import pytest
 from lesson_submissions import (assert_full_marks, assert_rule_broken, assert_rules_stated, exercise, grade_submissions,
                                 kernel_with, rule_text, solution)
 
-from autograder.assign import load_assignment
+from autograder.authoring.student import load_assignment
 from autograder.check import check
 
 SOLUTION = solution("A3")

@@ -16,8 +16,6 @@ from autograder.check import check
 
 STEP_VIA_COURSE = '''# GRADED: train_step
 from course import training
-
-
 def train_step(model, optimizer, x, y, clip_norm):
     loss_fn = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
     logs = training.train_step(model, optimizer, loss_fn, x, y, clip_norm)

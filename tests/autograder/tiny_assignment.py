@@ -5,7 +5,7 @@ import nbformat
 SETUP = "# SETUP\nimport numpy as np\nimport tensorflow as tf\n"
 CASES = '''# CASES
 import numpy as np
-from autograder.spec import Case, Exercise, Leaderboard
+from autograder.authoring.spec import Case, Exercise, Leaderboard
 
 def vector(n):
     return lambda rng: [rng.normal(size=(n,)).astype("float32")]

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import importlib.metadata
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -16,8 +15,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograder.execute import ci_parameters, with_parameters
-from autograder.notebook import GRADED, first_line
+from autograder.authoring.run_notebooks import ci_parameters, with_parameters
+from autograder.grading.locate import GRADED, first_line
 
 ROOT = Path(__file__).resolve().parents[2]
 SHARED_DATA = ROOT.parent / "shared" / "data"

@@ -7,7 +7,7 @@ from email.parser import Parser
 from pathlib import Path
 
 from autograder import __version__
-from autograder.assign import load_assignment
+from autograder.authoring.student import load_assignment
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ("course", "autograder")
@@ -41,6 +41,8 @@ def test_the_wheel_holds_every_module_and_the_public_cases(built):
     assert not missing, f"modules missing from the wheel: {sorted(missing)}"
     for solution in SOLUTIONS:
         assert f"autograder/public/{solution.stem}.json" in names
+    for script in ("setup.sh", "run_autograder"):  # `autograder gradescope` works from the installed package
+        assert f"autograder/authoring/templates/{script}" in names
     assert not [n for n in names if n.endswith(".ipynb")], "no notebook belongs in the wheel"
     assert not [n for n in names if n.split("/")[0] in {"tests", "solutions", "notebooks", "bench", "examples"}]
     for name, text in texts.items():

@@ -74,7 +74,7 @@ def check_pair(ours, theirs, x, mask):
 def test_keras_weights_into_ours(layer_class, shape, masked):
     batch, time, features, units = shape
     x, mask = make_inputs(batch, time, features, seed=sum(shape), masked=masked)
-    keras_layer = keras.layers.__dict__[layer_class.__name__[4:]](
+    keras_layer = keras.layers.__dict__[layer_class.__qualname__[4:]](
         units, return_sequences=True, return_state=True
     )
     keras_layer(x)
@@ -156,7 +156,7 @@ def test_stacked_matches_keras_layers_in_turn(layer_class, masked):
         [layer_class(5), ScanBidirectional(layer_class(3)), layer_class(4)], return_sequences=True
     )
     ours(x)
-    keras_name = layer_class.__name__[4:]
+    keras_name = layer_class.__qualname__[4:]
     K = keras.layers.__dict__[keras_name]
     inputs = keras.Input((None, 4))
     h = keras.layers.Masking(mask_value=0.0)(inputs) if masked else inputs

@@ -9,7 +9,7 @@ import os
 import numpy as np
 import pytest
 
-from autograder.plain import from_plain, to_plain
+from autograder.run.plain import from_plain, to_plain
 from autograder.run.job import Job
 from autograder.run.protocol import (
     MAX_DEPTH, CallDone, CallResult, CellDone, Done, ErrorInfo, Finished, LineReader, ProtocolError, Ready,

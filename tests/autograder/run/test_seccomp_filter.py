@@ -76,7 +76,8 @@ def test_report_and_describe():
             assert name in report.denied
     assert len(set(report.denied)) == len(report.denied)
     assert report.describe() == (
-        f"seccomp {MACHINE} (no processes, exec, network sockets, ptrace, namespaces, raising limits)"
+        f"seccomp {MACHINE} (no processes, exec, network sockets, ptrace, namespaces, raising limits, "
+        "System V IPC, memfd)"
     )
     strict = in_child(lambda: seccomp.install(allow_unix_sockets=False))
     assert "(no processes, exec, sockets," in strict.describe() and not strict.unix_sockets

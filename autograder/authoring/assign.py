@@ -1,0 +1,101 @@
+"""`autograder assign` and `autograder release`: what students get."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from autograder.authoring.package import ROOT, copy_package
+from autograder.authoring.student import (
+    PUBLIC_DIR,
+    load_assignment,
+    public_cases,
+    public_path,
+    student_notebook,
+    with_install,
+    write_notebook,
+    write_public,
+)
+from autograder.authoring.colab import DEFAULT_INSTALL, check_install
+from autograder.grading.pipeline import run_reference
+from autograder.grading.locate import read_notebook
+from autograder.run import Limits, Sandbox
+from autograder.authoring.spec import Assignment
+
+FORBIDDEN_IN_BUNDLE = ("### BEGIN SOLUTION", "### END SOLUTION", "# CASES")
+
+
+def public_only(assignment: Assignment) -> Assignment:
+    """The same assignment with its hidden cases removed (what `assign` may run)."""
+    from dataclasses import replace
+
+    exercises = [replace(ex, cases=tuple(c for c in ex.cases if not c.hidden)) for ex in assignment.exercises]
+    return Assignment(assignment.id, exercises, assignment.setup, assignment.cells, assignment.leaderboard)
+
+
+def compute_public(assignment: Assignment, sandbox: Sandbox) -> dict:
+    """Public cases with expected values computed by running the reference."""
+    return public_cases(assignment, run_reference(public_only(assignment), sandbox))
+
+
+def assign_all(
+    solutions: Path, notebooks: Path, ids: list[str] | None = None, public_dir: Path = PUBLIC_DIR,
+    install: str = DEFAULT_INSTALL,
+) -> list[str]:
+    """Writes `notebooks/<id>.ipynb` and the public cases for each reference notebook.
+
+    `install` is what the notebooks' set-up cell installs on Colab.
+
+    Returns:
+        One line per file, saying whether it changed.
+    """
+    paths = sorted(solutions.glob("*.ipynb"))
+    if ids:
+        paths = [p for p in paths if p.stem in ids]
+        missing = set(ids) - {p.stem for p in paths}
+        if missing:
+            raise ValueError(f"no reference notebook for {sorted(missing)} in {solutions}")
+    if not paths:
+        raise ValueError(f"no reference notebooks (*.ipynb) in {solutions}")
+    check_install(install)
+    lines = []
+    with Sandbox(Limits(timeout_s=300, memory_mb=4096, cpu_s=600), workers=1) as sandbox:
+        for path in paths:
+            assignment = load_assignment(path)
+            student_path = notebooks / f"{path.stem}.ipynb"
+            changed = write_notebook(student_notebook(read_notebook(path), install), student_path)
+            lines.append(f"{'wrote' if changed else 'unchanged'} {student_path}")
+            target = public_path(assignment.id, public_dir)
+            changed = write_public(compute_public(assignment, sandbox), target)
+            lines.append(f"{'wrote' if changed else 'unchanged'} {target}")
+    return lines
+
+
+def release(out_dir: Path, notebooks: Path, root: Path = ROOT, install: str | None = None) -> list[Path]:
+    """Copies what students need into `out_dir` and checks no solution went with it.
+
+    With `install`, the notebooks' set-up cells install that instead (see
+    `autograder.authoring.colab`).
+
+    Raises:
+        ValueError: a file of the bundle holds solution code or test cases.
+    """
+    if install is not None:
+        install = check_install(install)  # before anything is written
+    out_dir.mkdir(parents=True, exist_ok=True)
+    copy_package(out_dir, root)
+    (out_dir / "notebooks").mkdir(exist_ok=True)
+    for nb in sorted(notebooks.glob("*.ipynb")):
+        if install is None:
+            shutil.copy2(nb, out_dir / "notebooks" / nb.name)
+        else:
+            write_notebook(with_install(read_notebook(nb), install), out_dir / "notebooks" / nb.name)
+    files = [p for p in out_dir.rglob("*") if p.is_file()]
+    for path in files:
+        if path.suffix not in {".ipynb", ".json"}:
+            continue
+        text = path.read_text(errors="replace")
+        for marker in FORBIDDEN_IN_BUNDLE:
+            if marker in text:
+                raise ValueError(f"{path} contains {marker!r}: regenerate notebooks with `autograder assign`")
+    return files

@@ -1,0 +1,382 @@
+"""Grading a class: locate, run in the sandbox, compare with the reference, score.
+
+The reference runs in its own throwaway sandbox, never in the pool that runs
+students, and its expected values stay in this process. Each submission is
+scored as soon as its run finishes and handed to `on_result` (which writes
+its reports); anything that goes wrong with one submission - unreadable,
+unrecognised, a crash, a malformed result - becomes that submission's row
+with a reason, and the class goes on.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import threading
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable
+
+from autograder.authoring.student import PUBLIC_DIR, load_assignment
+from autograder.grading.judge import STATUS_MESSAGES, judge_exercise, judge_located
+from autograder.grading.locate import Located, NotebookError, guess_assignment, locate, read_notebook
+from autograder.reports.results import LeaderboardEntry, SubmissionResult
+from autograder.grading.owned import link_problems
+from autograder.grading.submissions import common_root, student_keys
+from autograder.run import Cell, Job, Limits, RunResult, Sandbox
+from autograder.authoring.spec import Assignment, call_spec
+
+if TYPE_CHECKING:
+    from autograder.grading.driver import Runner
+
+_REFERENCE_CACHE: dict[str, tuple[dict, dict]] = {}
+_REFERENCE_LOCK = threading.Lock()
+
+
+class GradingError(RuntimeError):
+    """A problem with the assignment itself (not with a submission)."""
+
+
+@dataclass
+class GradeConfig:
+    """How a class is graded.
+
+    Attributes:
+        solutions: folder of reference notebooks (`<id>.ipynb`).
+        assignment: grade every submission against this assignment id; by
+            default each notebook's metadata, else its graded markers, decide.
+        jobs: submissions graded at once (default: the number of cores).
+        limits: per-submission wall-clock, memory and CPU limits (for the
+            sandbox the grader starts when it is not given one).
+        step_factor, step_floor_s: each graded cell and each check of a
+            submission may take `step_factor` times what the reference took,
+            and at least `step_floor_s` seconds; past that only that step
+            fails (and the rest of its exercise is skipped), so one infinite
+            loop costs its own exercise and about a second, not the whole
+            submission's time limit.
+        root, roster: how each file's gradebook key (the student) is found;
+            see `autograder.grading.submissions` (default: from the class's folder layout).
+    """
+
+    solutions: Path = Path("solutions")
+    assignment: str | None = None
+    jobs: int = field(default_factory=lambda: os.cpu_count() or 1)
+    limits: Limits = field(default_factory=Limits)
+    step_factor: float = 20.0
+    step_floor_s: float = 1.0
+    root: Path | None = None
+    roster: Path | None = None
+
+
+def reference_job(assignment: Assignment) -> Job:
+    """The job that runs the reference solution on every case."""
+    return Job(
+        setup=list(assignment.setup),
+        cells=[Cell(ex.name, assignment.cells[ex.name]) for ex in assignment.exercises],
+        calls=[call_spec(assignment.id, ex, case) for ex in assignment.exercises for case in ex.cases],
+    )
+
+
+def run_reference(
+    assignment: Assignment, sandbox: Sandbox, seconds: dict[tuple[str, str], float] | None = None
+) -> dict[tuple[str, str], dict]:
+    """Expected values: `(exercise, case) -> run_call result` from the reference.
+
+    Args:
+        sandbox: where the reference runs; never the pool that runs students.
+        seconds: filled, when given, with how long each step took:
+            `(exercise, case)` for a check, `(exercise, "")` for a graded cell.
+
+    Raises:
+        GradingError: the reference fails a cell or a case (fix the solution).
+    """
+    job = reference_job(assignment)
+    result = sandbox.run(job)
+    for name, cell in result.cells.items():
+        if not cell.ok:
+            why = cell.error.text() if cell.error else result.message
+            raise GradingError(f"{assignment.id}: the reference cell `{name}` failed: {why}")
+        if seconds is not None:
+            seconds[(name, "")] = cell.seconds
+    expected = {}
+    for call, outcome in zip(job.calls, result.calls):
+        if outcome is None or not outcome.ok:
+            why = outcome.error.text() if outcome and outcome.error else result.message or result.status
+            raise GradingError(f"{assignment.id}: the reference failed case {call['exercise']}/{call['case']}: {why}")
+        expected[(call["exercise"], call["case"])] = outcome.value
+        if seconds is not None:
+            seconds[(call["exercise"], call["case"])] = outcome.seconds
+    return expected
+
+
+def reference_values(assignment: Assignment, limits: Limits) -> tuple[dict, dict]:
+    """Expected values and step times, from a throwaway sandbox (cached in this process)."""
+    key = hashlib.sha256(json.dumps(reference_job(assignment).to_dict(), sort_keys=True,
+                                    default=str).encode()).hexdigest()
+    with _REFERENCE_LOCK:
+        if key not in _REFERENCE_CACHE:
+            seconds: dict[tuple[str, str], float] = {}
+            with Sandbox(limits, workers=1) as own:
+                expected = run_reference(assignment, own, seconds)
+            _REFERENCE_CACHE[key] = (expected, seconds)
+        return _REFERENCE_CACHE[key]
+
+
+def leaderboard_entries(assignment: Assignment, result: SubmissionResult,
+                        calls: dict[tuple[str, str], Any]) -> list[LeaderboardEntry]:
+    """What the grader measured for the assignment's leaderboard, for the cases this submission passed."""
+    passed = {(ex.name, c.name) for ex in result.exercises for c in ex.cases if c.passed}
+    entries = []
+    for board in assignment.leaderboard:
+        call = calls.get((board.exercise, board.case))
+        if (board.exercise, board.case) in passed and call is not None and call.ok:
+            entries.append(LeaderboardEntry(board.name, round(call.seconds * 1000.0, 3), board.order))
+    return entries
+
+
+def with_step_limits(job: Job, seconds: dict[tuple[str, str], float], factor: float, floor_s: float) -> Job:
+    """The job with a time limit on each cell and call, scaled from the reference's time."""
+
+    def limit(key: tuple[str, str]) -> float:
+        return round(max(floor_s, factor * seconds.get(key, 0.0)), 3)
+
+    cells = [Cell(c.exercise, c.code, limit((c.exercise, ""))) for c in job.cells]
+    calls = [{**call, "time_limit_s": limit((call["exercise"], call["case"]))} for call in job.calls]
+    return Job(job.setup, cells, calls, job.seed, job.deny_paths)
+
+
+def submission_job(assignment: Assignment, cells: dict[str, str], deny: list[str]) -> Job:
+    """The job for one submission: the reference's setup, the student's graded cells."""
+    job = reference_job(assignment)
+    mine = [Cell(n, cells[n]) for n in (e.name for e in assignment.exercises) if n in cells]
+    return Job(job.setup, mine, job.calls, job.seed, list(deny))
+
+
+@dataclass
+class SubmissionPlan:
+    """One readable submission, ready to run: its place in the class, its assignment, its cells."""
+
+    index: int
+    assignment: str
+    located: Located
+
+
+@dataclass
+class Batch:
+    """A class being graded: every row (unfinished ones filled in by `Grader.score`), the plans
+    still to run, the function that hands a finished row on, and the folders jobs may not read."""
+
+    results: list[SubmissionResult]
+    plans: list[SubmissionPlan]
+    deliver: Callable[[SubmissionResult], None]
+    deny: list[str]
+
+
+class Grader:
+    """Grades submissions against reference notebooks, one sandbox for the whole class."""
+
+    def __init__(self, config: GradeConfig, deny_paths: list[str] | None = None) -> None:
+        self.config = config
+        self.assignments: dict[str, Assignment] = {}
+        for path in sorted(Path(config.solutions).glob("*.ipynb")):
+            assignment = load_assignment(path)
+            self.assignments[assignment.id] = assignment
+        if not self.assignments:
+            raise GradingError(f"no reference notebooks found in {config.solutions}")
+        if config.assignment and config.assignment not in self.assignments:
+            raise GradingError(f"unknown assignment {config.assignment!r}; known: {sorted(self.assignments)}")
+        self.deny = [str(Path(config.solutions).resolve()), str(PUBLIC_DIR)] + list(deny_paths or [])
+        self.expected: dict[str, dict] = {}
+        self.seconds: dict[str, dict[tuple[str, str], float]] = {}
+
+    def grade(
+        self,
+        paths: list[Path],
+        runner: "Runner | None" = None,
+        progress: Callable[[int, int], None] | None = None,
+        on_result: Callable[[SubmissionResult], None] | None = None,
+    ) -> list[SubmissionResult]:
+        """Grades every submission; a broken one never stops the others.
+
+        Args:
+            paths: the submitted notebooks.
+            runner: where the students' jobs run: a warm `Sandbox` on this
+                machine or a `GradingCluster` of Dask workers (anything with
+                `run_many(jobs, on_result=..., labels=...)`); by default a
+                sandbox is started with the config's limits and `jobs` workers.
+            progress: called with (done, total) as submissions finish.
+            on_result: called with each submission's result as soon as it is
+                scored (an exception there is reported, not raised).
+        Returns:
+            The results, in the order of `paths`.
+        """
+        if runner is None:
+            from autograder.grading.driver import open_runner
+
+            with open_runner(self.config) as own:
+                return self.grade(paths, own, progress, on_result)
+        batch = self.begin(paths, progress, on_result)
+        jobs = [self.job_for(p, batch.deny) for p in batch.plans]
+
+        def scored(j: int, run: RunResult) -> None:
+            plan = batch.plans[j]
+            batch.deliver(self.score(batch.results[plan.index], plan, run))
+
+        runner.run_many(jobs, on_result=scored, labels=[batch.results[p.index].submission for p in batch.plans])
+        return batch.results
+
+    def begin(self, paths: list[Path], progress: Callable[[int, int], None] | None = None,
+              on_result: Callable[[SubmissionResult], None] | None = None) -> "Batch":
+        """Reads and locates the class, runs the references, and delivers at once the rows that
+        need no run (unreadable files): what is left is a job per plan, whatever runs them."""
+        results, plans = self.prepare_all(paths)
+        deliver = self.deliverer(len(paths), progress, on_result)
+        planned = {p.index for p in plans}
+        for i, result in enumerate(results):
+            if i not in planned:
+                deliver(result)
+        return Batch(results, plans, deliver, self.class_deny(paths))
+
+    def prepare_all(self, paths: list[Path]) -> tuple[list[SubmissionResult], list[SubmissionPlan]]:
+        """Reads and locates every submission; runs the references they need.
+
+        Returns:
+            One result per path (complete already for a file that cannot be
+            graded), and a plan for each submission that has a job to run.
+        """
+        results: list[SubmissionResult] = []
+        plans: list[SubmissionPlan] = []
+        keys = student_keys([Path(p) for p in paths], self.config.root, self.config.roster, set(self.assignments))
+        linked = link_problems([Path(p) for p in paths], self.config.root or common_root([Path(p) for p in paths]),
+                               sorted(Path(self.config.solutions).glob("*.ipynb")))
+        for i, (path, key) in enumerate(zip(paths, keys)):
+            if i in linked:  # never opened: a link would read another file than the student's own
+                stem, only = Path(path).stem, next(iter(self.assignments)) if len(self.assignments) == 1 else None
+                aid = self.config.assignment or (stem if stem in self.assignments else only)
+                results.append(self._unreadable(key, aid, linked[i]))
+                continue
+            result, plan = self.prepare(i, Path(path), key)
+            results.append(result)
+            if plan is not None:
+                plans.append(plan)
+        for aid in sorted({p.assignment for p in plans}):
+            self._load_reference(aid)
+        return results, plans
+
+    def load_references(self, paths: list[Path]) -> None:
+        """Runs the references the class needs (each once, in its own sandbox), so that a pool can
+        warm up meanwhile; `grade` then finds them done. With `config.assignment` set, no notebook
+        is read here."""
+        if self.config.assignment:
+            self._load_reference(self.config.assignment)
+            return
+        for path in paths:
+            try:
+                nb = read_notebook(Path(path))
+                aid = self.config.assignment or guess_assignment(nb, self.assignments)
+            except Exception:  # noqa: BLE001 - its row will say why, when graded
+                continue
+            if aid is not None:
+                self._load_reference(aid)
+
+    def class_deny(self, paths: list[Path]) -> list[str]:
+        """Folders no job may read: the solutions, the public cases, the output, the class's own folders."""
+        return sorted(set(self.deny) | {str(Path(p).resolve().parent) for p in paths})
+
+    def job_for(self, plan: SubmissionPlan, deny: list[str]) -> Job:
+        """The job that runs one submission's graded cells and cases, with step limits.
+
+        Args:
+            plan: from `prepare`.
+            deny: from `class_deny`.
+        """
+        self._load_reference(plan.assignment)
+        return with_step_limits(submission_job(self.assignments[plan.assignment], plan.located.cells, deny),
+                                self.seconds[plan.assignment], self.config.step_factor, self.config.step_floor_s)
+
+    def score(self, result: SubmissionResult, plan: SubmissionPlan, run: RunResult) -> SubmissionResult:
+        """Scores one run into `result` (in place, and returned); never raises."""
+        try:
+            self._score(result, plan.located, run)
+        except Exception as exc:  # noqa: BLE001 - this submission's row says why
+            result.exercises.clear()
+            result.problem = f"the grader could not score this submission: {type(exc).__name__}: {exc}"
+            traceback.print_exc()
+        return result
+
+    def deliverer(self, total: int, progress: Callable[[int, int], None] | None,
+                   on_result: Callable[[SubmissionResult], None] | None) -> Callable[[SubmissionResult], None]:
+        """A thread-safe function that hands a finished result to `on_result` and counts it."""
+        done_lock = threading.Lock()
+        finished = [0]
+
+        def deliver(result: SubmissionResult) -> None:
+            if on_result is not None:
+                try:
+                    on_result(result)
+                except Exception as exc:  # noqa: BLE001 - one report's trouble is not the class's
+                    result.problem = (result.problem + "; " if result.problem else "") + (
+                        f"its report could not be written: {type(exc).__name__}: {exc}")
+            if progress is not None:
+                with done_lock:
+                    finished[0] += 1
+                    progress(finished[0], total)
+
+        return deliver
+
+    def prepare(self, index: int, path: Path, name: str | None = None) -> tuple[SubmissionResult, SubmissionPlan | None]:
+        """Reads and locates one submission: its result so far, and its plan (None: nothing to run).
+
+        Args:
+            index: its place in the class.
+            path: the notebook.
+            name: its gradebook key (default: the file's stem).
+        """
+        name = name or path.stem
+        try:
+            nb = read_notebook(path)
+        except NotebookError as exc:
+            return self._unreadable(name, self.config.assignment, f"the submission could not be read: {exc}"), None
+        except Exception as exc:  # noqa: BLE001
+            return self._unreadable(name, self.config.assignment,
+                                    f"the submission could not be read: {type(exc).__name__}: {exc}"), None
+        try:
+            aid = self.config.assignment or guess_assignment(nb, self.assignments)
+            if aid is None:
+                known = ", ".join(sorted(self.assignments))
+                return self._unreadable(name, None, f"this notebook belongs to none of the assignments ({known}): "
+                                        "it has no `# GRADED:` cell of any of them"), None
+            located = locate(nb, [e.name for e in self.assignments[aid].exercises])
+        except Exception as exc:  # noqa: BLE001 - every field of a notebook is the student's: costs this row only
+            return self._unreadable(name, self.config.assignment,
+                                    f"the submission could not be read: its contents are malformed ({type(exc).__name__})"), None
+        return SubmissionResult(name, aid), SubmissionPlan(index, aid, located)
+
+    def _load_reference(self, aid: str) -> None:
+        if aid not in self.expected:
+            self.expected[aid], self.seconds[aid] = reference_values(self.assignments[aid], self.config.limits)
+
+    def _unreadable(self, name: str, aid: str | None, why: str) -> SubmissionResult:
+        """A row for a submission that cannot be graded: zero on each exercise if its assignment is known."""
+        result = SubmissionResult(name, aid or "", problem=why)
+        if aid is not None:
+            for ex in self.assignments[aid].exercises:
+                result.exercises.append(judge_exercise(ex, {}, {}, None, "ok", missing_message=why))
+        return result
+
+    def _score(self, result: SubmissionResult, located: Located, run: RunResult) -> None:
+        assignment = self.assignments[result.assignment]
+        expected = self.expected[result.assignment]
+        keys = [(ex.name, c.name) for ex in assignment.exercises for c in ex.cases]
+        calls = dict(zip(keys, run.calls))
+        if run.status != "ok":
+            result.problem = STATUS_MESSAGES.get(run.status, run.status) + (f" ({run.message})" if run.message else "")
+        result.wall_s = run.wall_s
+        result.output = run.output
+        for ex in assignment.exercises:
+            result.exercises.append(judge_located(
+                ex, located, assignment.setup, {c.name: expected[(ex.name, c.name)] for c in ex.cases},
+                {c.name: calls.get((ex.name, c.name)) for c in ex.cases}, run.cells.get(ex.name), run.status))
+        result.leaderboard = leaderboard_entries(assignment, result, calls)

@@ -1,0 +1,123 @@
+"""Grades for a learning-management system, from a run's `gradebook.csv`.
+
+`csv` is the gradebook itself (one row per submission, one column per
+exercise). `canvas` is the file Canvas' gradebook import reads: the columns
+`Student`, `ID`, `SIS User ID`, `SIS Login ID`, `Section`, then one column
+per assignment; a second row, `Points Possible`, gives each assignment's
+maximum. Canvas matches a student by name, Canvas ID or SIS User ID, and an
+assignment column by its header: name it `A2 (1234)` after the assignment's
+Canvas ID to update that assignment rather than create a new one.
+
+A roster (`--roster`) may add the columns `name`, `canvas_id`, `sis_user_id`,
+`sis_login_id` and `section` per student; without a Canvas ID, the student's
+key is the SIS User ID.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+from pathlib import Path
+
+from autograder.reports.writer import no_formula, read_gradebook_rows
+from autograder.grading.submissions import STUDENT_COLUMNS, roster_rows
+from autograder.reports.safe_files import write_atomic
+
+EXPORTS = ("csv", "canvas")
+CANVAS_FILE = "canvas.csv"
+CANVAS_COLUMNS = ("Student", "ID", "SIS User ID", "SIS Login ID", "Section")
+POINTS_POSSIBLE = "    Points Possible"
+
+
+@dataclass(frozen=True)
+class Student:
+    """What Canvas knows a student by. Empty fields are left blank in the export."""
+
+    key: str
+    name: str = ""
+    canvas_id: str = ""
+    sis_user_id: str = ""
+    sis_login_id: str = ""
+    section: str = ""
+
+
+def roster_students(path: Path | None) -> dict[str, Student]:
+    """Student key -> Canvas identities, from the optional columns of a roster CSV.
+
+    Raises:
+        RosterError: the roster cannot be read.
+    """
+    if path is None:
+        return {}
+    students = {}
+    for row in roster_rows(path):
+        fields = {(k or "").strip().lower(): (v or "").strip() for k, v in row.items()}
+        key = next((fields[c] for c in STUDENT_COLUMNS if fields.get(c)), "")
+        if key:
+            students[key] = Student(key, fields.get("name", ""), fields.get("canvas_id", ""),
+                                    fields.get("sis_user_id", ""), fields.get("sis_login_id", ""),
+                                    fields.get("section", ""))
+    return students
+
+
+def read_gradebook(path: Path) -> list[dict[str, str]]:
+    """The rows of a `gradebook.csv` written by `ReportWriter`.
+
+    Raises:
+        ValueError: the file is missing or is not a gradebook.
+    """
+    try:
+        fields, rows = read_gradebook_rows(Path(path))
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise ValueError(f"cannot read the gradebook {path}: {exc}") from None
+    if not {"submission", "assignment", "total", "max"} <= set(fields):
+        raise ValueError(f"{path} is not a gradebook (it needs submission, assignment, total and max columns)")
+    return rows
+
+
+def canvas_csv(rows: list[dict[str, str]], students: dict[str, Student] | None = None,
+               columns: dict[str, str] | None = None) -> str:
+    """The text of a Canvas gradebook import.
+
+    Args:
+        rows: gradebook rows (`submission` is the student's key).
+        students: Canvas identities by key (from the roster); others use the key as SIS User ID.
+        columns: assignment id -> the Canvas column header (default: the id).
+    """
+    students, columns = students or {}, columns or {}
+    assignments = list(dict.fromkeys(row["assignment"] for row in rows if row.get("assignment")))
+    maxima = {a: max(float(r["max"] or 0) for r in rows if r["assignment"] == a) for a in assignments}
+    scores: dict[str, dict[str, str]] = {}
+    for row in rows:
+        scores.setdefault(row["submission"], {})[row["assignment"]] = row["total"]
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow([*CANVAS_COLUMNS, *(columns.get(a, a) for a in assignments)])
+    writer.writerow([POINTS_POSSIBLE, "", "", "", "", *(f"{maxima[a]:g}" for a in assignments)])
+    for key, by_assignment in scores.items():
+        who = students.get(key, Student(key))
+        identity = [who.name or key, who.canvas_id, who.sis_user_id or ("" if who.canvas_id else key),
+                    who.sis_login_id, who.section]
+        writer.writerow([no_formula(v) for v in identity] + [by_assignment.get(a, "") for a in assignments])
+    return buffer.getvalue()
+
+
+def export(out_dir: Path, kinds: list[str], roster: Path | None = None,
+           columns: dict[str, str] | None = None) -> list[Path]:
+    """Writes the asked-for exports of the gradebook in `out_dir`; returns their paths.
+
+    Raises:
+        ValueError: an unknown kind, or no gradebook in `out_dir`.
+    """
+    unknown = sorted(set(kinds) - set(EXPORTS))
+    if unknown:
+        raise ValueError(f"--export takes {' or '.join(EXPORTS)}; got {unknown}")
+    out_dir = Path(out_dir)
+    gradebook = out_dir / "gradebook.csv"
+    paths = [gradebook] if "csv" in kinds else []
+    if "canvas" in kinds:
+        text = canvas_csv(read_gradebook(gradebook), roster_students(roster), columns)
+        write_atomic(out_dir, CANVAS_FILE, text)
+        paths.append(out_dir / CANVAS_FILE)
+    return paths

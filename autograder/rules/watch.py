@@ -1,0 +1,279 @@
+"""Watching an exercise's rules while the student's code runs (the child, and `check`).
+
+`RuleWatch` installs a profile hook (`sys.setprofile`, and `threading.setprofile`
+for threads started meanwhile) for the duration of one cell or one call. It
+records every call of a forbidden function (by code object, so any alias,
+`getattr` or re-export reaches the same one), every call into a forbidden
+module (`course.*`), whether each required function was called, and whether
+the student's code touched the hook itself. The static check
+(`autograder.rules.static.static_violations`) refuses the names that could blind it.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import importlib
+import inspect
+import sys
+import threading
+import types
+from pathlib import Path
+from typing import Any, Callable
+
+from autograder.rules.static import TAMPERING, Rules, canonical
+
+LIBRARY_DIRS = tuple(str(Path(__file__).resolve().parents[2] / p) for p in ("autograder", "course"))
+"""Our own packages: their frames are never the student's."""
+
+
+_CLEAN = (None, None, None)
+
+
+class RuleBroken(Exception):
+    """The student's code broke one of the exercise's rules."""
+
+
+def resolve(name: str) -> Any:
+    """The object a dotted name stands for (`tensorflow.scan` -> the function), or None."""
+    parts = canonical(name).split(".")
+    for cut in range(len(parts), 0, -1):
+        try:
+            obj: Any = importlib.import_module(".".join(parts[:cut]))
+        except Exception:  # noqa: BLE001 - not a module at this depth
+            continue
+        try:
+            for attr in parts[cut:]:
+                obj = getattr(obj, attr)
+        except AttributeError:
+            return None
+        return obj
+    return None
+
+
+def _objects(pattern: str) -> list[Any]:
+    """Objects a pattern names: one, or every attribute of a module matching a wildcard."""
+    pattern = canonical(pattern)
+    if not any(c in pattern for c in "*?["):
+        obj = resolve(pattern)
+        return [] if obj is None else [obj]
+    module_name, _, leaf = pattern.rpartition(".")
+    if any(c in module_name for c in "*?["):
+        return []
+    module = resolve(module_name)
+    if module is None:
+        return []
+    top = canonical(module_name).split(".")[0]
+    out = []
+    for attr in dir(module):
+        if fnmatch.fnmatchcase(attr, leaf):
+            try:
+                obj = getattr(module, attr)
+            except Exception:  # noqa: BLE001
+                continue
+            owner = getattr(obj, "__module__", None) or ""
+            if isinstance(obj, types.ModuleType) or owner.split(".")[0] != top:
+                continue  # what the module merely imported (math.log in statistics, enum helpers, ...)
+            out.append(obj)
+    return out
+
+
+def _codes(obj: Any) -> list[types.CodeType]:
+    """Code objects that run when `obj` is called: a function's innermost body (decorators'
+    wrappers are shared by many functions, so never theirs), or a class's own methods."""
+    if isinstance(obj, (types.FunctionType, types.MethodType)):
+        try:
+            fn = inspect.unwrap(getattr(obj, "__func__", obj))
+        except ValueError:  # a cycle of __wrapped__
+            return []
+        fn = getattr(fn, "__func__", fn)
+        return [fn.__code__] if isinstance(fn, types.FunctionType) else []
+    if isinstance(getattr(obj, "python_function", None), types.FunctionType):  # a tf.function
+        return _codes(obj.python_function)
+    if isinstance(obj, type):
+        return [v.__code__ for k, v in vars(obj).items()
+                if k in ("__init__", "__new__", "__call__", "call") and isinstance(v, types.FunctionType)]
+    return []
+
+
+class RuleWatch:
+    """Records what the student's code calls while it runs, against an exercise's rules.
+
+    Args:
+        exercise: the exercise's name (for messages).
+        rules: what it must and must not call.
+        check_required: also check `rules.require` (calls of the function;
+            not while its cell merely defines it).
+        namespace: where a bare required name (`gru_forward`, a function the
+            notebook defines) is looked up; dotted names are imported.
+    """
+
+    def __init__(self, exercise: str, rules: Rules, check_required: bool = True,
+                 namespace: dict | None = None) -> None:
+        self.exercise, self.rules, self.check_required = exercise, rules, check_required
+        self.forbidden: dict[types.CodeType, str] = {}
+        self.forbidden_builtins: dict[int, str] = {}
+        self.tamper: dict[Any, str] = {}  # code objects and builtin ids: refused from the student's own frames
+        self.modules: list[tuple[str, str]] = []  # (module prefix, pattern)
+        for pattern in rules.forbid:
+            if pattern.endswith(".*") and not any(c in pattern[:-2] for c in "*?["):
+                self.modules.append((canonical(pattern[:-2]), pattern))
+            for obj in _objects(pattern):
+                for code in _codes(obj):
+                    self.forbidden[code] = pattern
+                if isinstance(obj, types.BuiltinFunctionType):
+                    self.forbidden_builtins[id(obj)] = pattern
+        for pattern in TAMPERING:
+            for obj in _objects(pattern):
+                for code in _codes(obj):
+                    self.tamper[code] = pattern
+                if isinstance(obj, types.BuiltinFunctionType):
+                    self.tamper[id(obj)] = pattern
+        self.library = tuple(sorted({sys.prefix, sys.base_prefix, sys.exec_prefix, *LIBRARY_DIRS}))
+        self.required: dict[types.CodeType, str] = {}
+        for name in rules.require:
+            if "." in name:
+                found = _objects(name)
+            else:
+                found = [namespace[name]] if namespace and callable(namespace.get(name)) else []
+            for obj in found:
+                for code in _codes(obj):
+                    self.required[code] = name
+        self.hits: list[str] = []
+        self.seen: set[str] = set()
+        self.tampered = False
+        self._previous: Any = None
+        self._previous_threads: Any = None
+        self._verdicts: dict[types.CodeType, tuple] = {}
+        self._bound = self._make_hook()  # one function, so that `getprofile() is` it can be checked
+
+    def _students(self, frame: Any) -> bool:
+        """Whether a frame runs the student's code (not a library's, not ours)."""
+        if frame is None:
+            return False
+        filename = frame.f_code.co_filename
+        return not (filename.startswith(self.library) or filename.startswith("<frozen"))
+
+    def _classify(self, frame: Any) -> tuple[str | None, str | None, str | None]:
+        """(forbidden pattern, required name, tampering pattern) of a frame's code; the same for every call."""
+        code = frame.f_code
+        hit = self.forbidden.get(code)
+        if hit is None and self.modules:
+            module = frame.f_globals.get("__name__", "") or ""
+            for prefix, pattern in self.modules:
+                if module == prefix or module.startswith(prefix + "."):
+                    hit = pattern
+                    break
+        return hit, self.required.get(code), self.tamper.get(code)
+
+    def _make_hook(self) -> Callable[[Any, str, Any], None]:
+        """The profile function: a closure over local names, since it runs on every call."""
+        verdicts = self._verdicts
+        classify = self._classify
+        students = self._students
+        builtins_hit = {**{k: (v, False) for k, v in self.forbidden_builtins.items()},
+                        **{k: (v, True) for k, v in self.tamper.items() if isinstance(k, int)}}
+        hits = self.hits
+        seen = self.seen
+        clean = _CLEAN
+
+        def hook(frame: Any, event: str, arg: Any) -> None:
+            if event == "call":
+                code = frame.f_code
+                verdict = verdicts.get(code)
+                if verdict is None:
+                    verdict = classify(frame)
+                    if verdict == clean:
+                        verdict = clean
+                    verdicts[code] = verdict
+                if verdict is clean:
+                    return
+                hit, need, tamper = verdict
+                if hit is not None:
+                    hits.append(hit)
+                if need is not None:
+                    seen.add(need)
+                if tamper is not None and students(frame.f_back):
+                    hits.append(tamper)
+            elif event == "c_call":
+                found = builtins_hit.get(id(arg))
+                if found is not None and (not found[1] or students(frame)):
+                    hits.append(found[0])
+
+        return hook
+
+    def __enter__(self) -> "RuleWatch":
+        self._previous = sys.getprofile()
+        self._previous_threads = getattr(threading, "_profile_hook", None)
+        threading.setprofile(self._bound)
+        sys.setprofile(self._bound)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        current = sys.getprofile()
+        sys.setprofile(self._previous)
+        threading.setprofile(self._previous_threads)
+        if current is not self._bound:
+            self.tampered = True
+
+    def problem(self) -> str | None:
+        """The first broken rule, in words, or None."""
+        if self.tampered:
+            return f"{self.rules.describe(self.exercise)} (the code switched off the grader's observer)"
+        if self.hits:
+            return f"{self.rules.describe(self.exercise)} (it called `{self.hits[0]}` while running)"
+        if self.check_required:
+            missing = [n for n in self.rules.require if n not in self.seen]
+            if missing:
+                return f"{self.rules.describe(self.exercise)} (`{missing[0]}` was never called)"
+        return None
+
+    def enforce(self) -> None:
+        """Raises `RuleBroken` when a rule was broken."""
+        problem = self.problem()
+        if problem:
+            raise RuleBroken(problem)
+
+
+def watched(body: Callable[[], Any], exercise: str, rules: dict | None, check_required: bool) -> Any:
+    """Runs `body` under an exercise's rules (their plain form; none: just runs it).
+
+    Raises:
+        RuleBroken: the body broke a rule (after it finished).
+    """
+    if not rules:
+        return body()
+    watch = RuleWatch(exercise, Rules.from_plain(rules), check_required)
+    with watch:
+        value = body()
+    watch.enforce()
+    return value
+
+
+def call_watched(namespace: dict, function: str, exercise: str, rules: dict | None, body: Callable[[], Any]) -> Any:
+    """Runs `body` (a probe calling `namespace[function]`) with only the student's function under watch.
+
+    The grader's own work around the call - building inputs, taking gradients,
+    converting the result - runs unwatched, so the watch costs only what the
+    student's code runs.
+
+    Raises:
+        RuleBroken: the function broke a rule in any of its calls.
+    """
+    original = namespace.get(function)
+    if not rules or not callable(original):
+        return body()
+    watch = RuleWatch(exercise, Rules.from_plain(rules), check_required=True, namespace=namespace)
+
+    def guarded(*args: Any, **kwargs: Any) -> Any:
+        with watch:
+            return original(*args, **kwargs)
+
+    guarded.__name__ = getattr(original, "__name__", function)
+    guarded.__wrapped__ = original  # type: ignore[attr-defined]
+    namespace[function] = guarded
+    try:
+        value = body()
+    finally:
+        namespace[function] = original
+    watch.enforce()
+    return value
