@@ -3,7 +3,9 @@
 Runs an exercise's public cases against the function defined in the
 notebook, with the same probes and the same comparison the grader uses, so
 the two never disagree on a public case. Needs no notebook file on disk
-(Colab), only the public cases shipped with this package.
+(Colab): the public cases travel in the student notebook's checker cell
+(`check = checker("A2", cases=...)`, written by `autograder assign`; see
+`autograder.authoring.public`), never in the installed package.
 """
 
 from __future__ import annotations
@@ -13,11 +15,9 @@ import json
 import time
 import types
 from dataclasses import dataclass, field
-from functools import lru_cache
-from pathlib import Path
 from typing import Callable
 
-from autograder.authoring.student import PUBLIC_DIR
+from autograder.authoring.public import decode, find_public
 from autograder.grading.judge import compare_call, explain_error
 from autograder.grading.locate import GRADED, first_line
 from autograder.run.probes.call import run_call
@@ -27,13 +27,38 @@ from autograder.run.protocol import ErrorInfo
 from autograder.authoring.spec import Case
 
 
-@lru_cache(maxsize=None)
-def load_public(assignment: str, directory: str = str(PUBLIC_DIR)) -> dict:
-    path = Path(directory) / f"{assignment}.json"
-    if not path.exists():
-        known = sorted(p.stem for p in Path(directory).glob("*.json"))
-        raise ValueError(f"No public cases for assignment {assignment!r}; known assignments: {known}.")
-    return json.loads(path.read_text())
+_LOADED: dict[str, dict] = {}
+
+
+def load_public(assignment: str) -> dict:
+    """The public cases of `assignment`: those its checker cell registered, else the course folder's.
+
+    Raises:
+        ValueError: no checker cell has run and no `notebooks/<assignment>.ipynb` carries them.
+    """
+    if assignment not in _LOADED:
+        data = find_public(assignment)
+        if data is None:
+            known = sorted(_LOADED)
+            raise ValueError(
+                f"No public cases for assignment {assignment!r} (known assignments: {known}): run the "
+                f"notebook's `check = checker({assignment!r}, cases=...)` cell, or `autograder assign "
+                f"{assignment}` in the course folder.")
+        _LOADED[assignment] = data
+    return _LOADED[assignment]
+
+
+def register(assignment: str, cases: str | dict) -> dict:
+    """Makes `cases` (as `autograder assign` encodes them, or plain) the public cases of `assignment`.
+
+    Raises:
+        ValueError: damaged cases, or cases of another assignment.
+    """
+    data = decode(cases) if isinstance(cases, str) else cases
+    if data.get("assignment") != assignment:
+        raise ValueError(f"these public cases are {data.get('assignment')!r}'s, not {assignment!r}'s")
+    _LOADED[assignment] = data
+    return data
 
 
 @dataclass
@@ -145,9 +170,19 @@ def broken_rule(exercise: str, rules: Rules, namespace: dict) -> str:
     return violation_message(exercise, rules, violations) if violations else ""
 
 
-def checker(assignment: str) -> Callable[..., CheckReport]:
-    """`check = checker("A2")`, then `check("rnn_step")` in the notebook."""
-    load_public(assignment)  # fail early, with the list of known assignments
+def checker(assignment: str, cases: str | dict | None = None) -> Callable[..., CheckReport]:
+    """`check = checker("A2", cases=...)`, then `check("rnn_step")` in the notebook.
+
+    Args:
+        assignment: the assignment id.
+        cases: the public cases `autograder assign` wrote into the cell; without
+            them, the course folder's `notebooks/<assignment>.ipynb` is read
+            (a reference notebook run by the instructor).
+    """
+    if cases is not None:
+        register(assignment, cases)
+    else:
+        load_public(assignment)  # fail early, saying where the cases come from
 
     def check_exercise(exercise: str, namespace: dict | None = None) -> CheckReport:
         if namespace is None:

@@ -9,12 +9,17 @@ import sys
 import time
 from pathlib import Path
 
+from autograder import preflight
+from autograder.preflight import non_negative_float, positive_float, positive_int
+
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 
 def cmd_assign(args: argparse.Namespace) -> int:
     from autograder.authoring.assign import assign_all
 
+    preflight.assignment_ids(Path(args.solutions), args.ids)
+    preflight.writable_folder(Path(args.notebooks), "--notebooks")
     changed = assign_all(Path(args.solutions), Path(args.notebooks), ids=args.ids or None, install=args.install)
     for line in changed:
         print(line)
@@ -24,6 +29,8 @@ def cmd_assign(args: argparse.Namespace) -> int:
 def cmd_release(args: argparse.Namespace) -> int:
     from autograder.authoring.assign import release
 
+    preflight.existing_folder(Path(args.notebooks), "--notebooks", "*.ipynb")
+    preflight.writable_folder(Path(args.dir), "DIR")
     files = release(Path(args.dir), Path(args.notebooks), install=args.install)
     print(f"wrote a student bundle of {len(files)} files to {args.dir}")
     return 0
@@ -33,16 +40,26 @@ def cmd_grade(args: argparse.Namespace) -> int:
     import platform
     from datetime import datetime, timezone
 
-    from autograder.grading.pipeline import GradeConfig
+    from autograder.grading.settings import GradeConfig
     from autograder.grading.driver import GradingSession
     from autograder.reports.writer import ReportWriter
     from autograder.reports.terminal import ProgressBar, summary_table
     from autograder.run import Limits
 
-    paths = [Path(p) for p in args.submissions]
-    out = Path(args.out)
+    paths = preflight.notebook_files(args.submissions)
+    out = preflight.writable_folder(Path(args.out))
+    if args.assignment:
+        preflight.assignment_ids(Path(args.solutions), [args.assignment])
+    else:
+        preflight.existing_folder(Path(args.solutions), "--solutions", "*.ipynb")
+    if args.roster:
+        preflight.readable_file(Path(args.roster), "--roster")
+    if args.root:
+        preflight.existing_folder(Path(args.root), "--root")
+    print(f"preparing the sandbox for {_count(len(paths), 'submission')} (TensorFlow loads once, "
+          "about 5-40 s) ...", file=sys.stderr, flush=True)
     limits = Limits(timeout_s=args.timeout, memory_mb=args.memory_mb)
-    config = GradeConfig(Path(args.solutions), args.assignment, max(1, args.jobs), limits,
+    config = GradeConfig(Path(args.solutions), args.assignment, args.jobs, limits,
                          step_factor=args.step_factor, step_floor_s=args.step_floor,
                          root=Path(args.root) if args.root else None,
                          roster=Path(args.roster) if args.roster else None)
@@ -68,10 +85,14 @@ def cmd_grade(args: argparse.Namespace) -> int:
         gradebook = writer.finish()
     elapsed = time.perf_counter() - start
     print(summary_table(results))
-    print(f"\n{len(results)} submissions graded in {elapsed:.1f} s; gradebook: {gradebook}")
+    print(f"\n{_count(len(results), 'submission')} graded in {elapsed:.1f} s; gradebook: {gradebook}")
     for path in _exports(args, out):
         print(f"exported {path}")
     return 0
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
 
 
 def _exports(args: argparse.Namespace, out: Path) -> list[Path]:
@@ -83,6 +104,10 @@ def _exports(args: argparse.Namespace, out: Path) -> list[Path]:
 
 def cmd_export(args: argparse.Namespace) -> int:
     args.export = args.export or ["canvas"]
+    preflight.existing_folder(Path(args.out), "OUT")
+    preflight.readable_file(Path(args.out) / "gradebook.csv", "OUT")
+    if args.roster:
+        preflight.readable_file(Path(args.roster), "--roster")
     for path in _exports(args, Path(args.out)):
         print(f"exported {path}")
     return 0
@@ -91,8 +116,9 @@ def cmd_export(args: argparse.Namespace) -> int:
 def cmd_gradescope(args: argparse.Namespace) -> int:
     from autograder.authoring.bundle import BundleConfig, build_bundle
 
+    preflight.assignment_ids(Path(args.solutions), [args.id])
+    out = preflight.writable_file(Path(args.out or f"gradescope-{args.id}.zip"), ".zip")
     config = BundleConfig(args.id, args.hidden_visibility, args.stdout_visibility, args.timeout, args.memory_mb)
-    out = Path(args.out or f"gradescope-{args.id}.zip")
     build_bundle(config, Path(args.solutions), out)
     print(f"wrote {out}: upload it as the assignment's autograder on Gradescope (Ubuntu base image)")
     return 0
@@ -103,16 +129,19 @@ def _add_export_options(p: argparse.ArgumentParser) -> None:
 
     p.add_argument("--export", action="append", choices=EXPORTS, default=None,
                    help="also write the grades for an LMS: `canvas` writes canvas.csv for Canvas' gradebook "
-                        "import; `csv` is gradebook.csv (always written). Repeatable.")
+                        "import; `csv` is gradebook.csv (always written). Repeatable (default: none)")
     p.add_argument("--canvas-column", action="append", default=None, metavar="ID=HEADER", type=_column,
                    help="the Canvas column of an assignment, e.g. 'A2=A2: vanilla RNN (1234)' (the number is the "
-                        "assignment's Canvas ID, so Canvas updates it instead of creating a new one)")
+                        "assignment's Canvas ID, so Canvas updates it instead of creating a new one; default: the id)")
 
 
 def _column(text: str) -> str:
     if "=" not in text or not text.split("=", 1)[0].strip() or not text.split("=", 1)[1].strip():
         raise argparse.ArgumentTypeError(f"expected ASSIGNMENT=HEADER, e.g. 'A2=A2 (1234)'; got {text!r}")
     return text
+
+
+SOLUTIONS_HELP = "folder of reference notebooks, <id>.ipynb (default: %(default)s)"
 
 
 def default(cls: type, name: str) -> object:
@@ -123,76 +152,81 @@ def default(cls: type, name: str) -> object:
 
 def build_parser() -> argparse.ArgumentParser:
     from autograder.authoring.colab import DEFAULT_INSTALL
-    from autograder.grading.pipeline import GradeConfig
+    from autograder.grading.settings import GradeConfig
     from autograder.authoring.bundle import BundleConfig
     from autograder.reports.writer import VISIBILITIES
     from autograder.run import Limits
 
     install_help = (f"what the notebooks' set-up cell installs on Colab: a pip requirement (default "
                     f"{DEFAULT_INSTALL!r}), 'keras-seq-course @ git+https://...' or a wheel's URL")
-    parser = argparse.ArgumentParser(prog="autograder", description="Assign, check and grade the course notebooks.")
+    parser = preflight.Parser(prog="autograder", description="Assign, check and grade the course notebooks.")
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("assign", help="generate student notebooks and public cases from solutions/")
-    p.add_argument("ids", nargs="*", help="assignment ids (default: all)")
-    p.add_argument("--solutions", default="solutions")
-    p.add_argument("--notebooks", default="notebooks")
+    p.add_argument("ids", nargs="*", help="assignment ids, e.g. A2 (default: every reference notebook)")
+    p.add_argument("--solutions", default="solutions", help=SOLUTIONS_HELP)
+    p.add_argument("--notebooks", default="notebooks",
+                   help="folder the student notebooks are written to (default: %(default)s)")
     p.add_argument("--install", default=DEFAULT_INSTALL, metavar="SOURCE", help=install_help)
     p.set_defaults(func=cmd_assign)
 
     p = sub.add_parser("release", help="write a student bundle (no solutions, no hidden cases)")
-    p.add_argument("dir")
-    p.add_argument("--notebooks", default="notebooks")
+    p.add_argument("dir", help="the folder to write the bundle into (made if missing)")
+    p.add_argument("--notebooks", default="notebooks",
+                   help="folder of the generated student notebooks (default: %(default)s)")
     p.add_argument("--install", default=None, metavar="SOURCE",
                    help="rewrite the notebooks' set-up cells to install SOURCE on Colab (default: as assigned)")
     p.set_defaults(func=cmd_release)
 
     p = sub.add_parser("gradescope", help="write an upload-ready Gradescope autograder zip for one assignment")
     p.add_argument("id", help="assignment id, e.g. A2")
-    p.add_argument("--solutions", default="solutions")
+    p.add_argument("--solutions", default="solutions", help=SOLUTIONS_HELP)
     p.add_argument("--out", default=None, help="the zip to write (default: gradescope-<id>.zip)")
     p.add_argument("--hidden-visibility", default=default(BundleConfig, "hidden_visibility"), choices=VISIBILITIES,
                    help="when students see hidden cases' results (default: %(default)s)")
     p.add_argument("--stdout-visibility", default=default(BundleConfig, "stdout_visibility"), choices=VISIBILITIES,
                    help="when students see what the autograder printed (default: %(default)s)")
-    p.add_argument("--timeout", type=float, default=default(BundleConfig, "timeout_s"),
+    p.add_argument("--timeout", type=positive_float, default=default(BundleConfig, "timeout_s"),
                    help="wall-clock seconds per submission (default: %(default)s)")
-    p.add_argument("--memory-mb", type=int, default=default(BundleConfig, "memory_mb"),
+    p.add_argument("--memory-mb", type=positive_int, default=default(BundleConfig, "memory_mb"),
                    help="memory per submission (default: %(default)s)")
     p.set_defaults(func=cmd_gradescope)
 
     p = sub.add_parser("grade", help="grade submissions")
-    p.add_argument("submissions", nargs="+")
-    p.add_argument("--out", required=True, help="folder for results.json, feedback.md, gradebook.csv")
-    p.add_argument("--solutions", default="solutions")
-    p.add_argument("--assignment", default=None, help="grade all against this id (default: detect)")
-    p.add_argument("--jobs", type=int, default=default(GradeConfig, "jobs"),
+    p.add_argument("submissions", nargs="+",
+                   help="submitted notebooks (.ipynb); a quoted glob such as 'submitted/*/A2/*.ipynb' is expanded")
+    p.add_argument("--out", required=True, help="folder for results.json, feedback.md, gradebook.csv (required)")
+    p.add_argument("--solutions", default="solutions", help=SOLUTIONS_HELP)
+    p.add_argument("--assignment", default=None,
+                   help="grade all against this id (default: each notebook's metadata or graded markers)")
+    p.add_argument("--jobs", type=positive_int, default=default(GradeConfig, "jobs"),
                    help="submissions graded at once (default: the number of cores, %(default)s)")
-    p.add_argument("--timeout", type=float, default=default(Limits, "timeout_s"),
+    p.add_argument("--timeout", type=positive_float, default=default(Limits, "timeout_s"),
                    help="wall-clock seconds per submission (default: %(default)s)")
-    p.add_argument("--memory-mb", type=int, default=default(Limits, "memory_mb"),
+    p.add_argument("--memory-mb", type=positive_int, default=default(Limits, "memory_mb"),
                    help="memory per submission (default: %(default)s)")
-    p.add_argument("--step-factor", type=float, default=default(GradeConfig, "step_factor"),
-                   help="a graded cell or check may take this many times the reference's time (default %(default)s)")
-    p.add_argument("--step-floor", type=float, default=default(GradeConfig, "step_floor_s"),
-                   help="... and at least this many seconds (default %(default)s)")
+    p.add_argument("--step-factor", type=positive_float, default=default(GradeConfig, "step_factor"),
+                   help="a graded cell or check may take this many times the reference's time (default: %(default)s)")
+    p.add_argument("--step-floor", type=non_negative_float, default=default(GradeConfig, "step_floor_s"),
+                   help="... and at least this many seconds (default: %(default)s)")
     p.add_argument("--scheduler", default=None, metavar="ADDRESS",
                    help="grade on Dask workers: a scheduler address (tcp://host:8786), or local:N for N local "
-                        "worker processes (needs the [dask] extra)")
+                        "worker processes (needs the [dask] extra; default: grade on this machine)")
     p.add_argument("--root", default=None,
                    help="the class folder: each file's row is named by where it sits under it "
                         "(default: the files' common folder)")
     p.add_argument("--roster", default=None,
-                   help="a CSV with `file` and `student` columns naming each file's row")
+                   help="a CSV with `file` and `student` columns naming each file's row (default: none; "
+                        "rows are named by the folder layout)")
     p.add_argument("--require-isolation", action="store_true",
-                   help="refuse to grade unless every layer of the kernel boundary is in force")
+                   help="refuse to grade unless every layer of the kernel boundary is in force (default: off)")
     _add_export_options(p)
     p.set_defaults(func=cmd_grade)
 
     p = sub.add_parser("export", help="write LMS files from an earlier run's gradebook.csv")
     p.add_argument("out", help="the folder `autograder grade --out` wrote")
     p.add_argument("--roster", default=None, help="a roster CSV with optional name, canvas_id, sis_user_id, "
-                   "sis_login_id and section columns")
+                   "sis_login_id and section columns (default: none)")
     _add_export_options(p)
     p.set_defaults(func=cmd_export)
     return parser

@@ -16,6 +16,13 @@ skips nbgrader. Each `--scheduler ADDRESS` (repeatable; `local:N` starts N
 local Dask workers) also grades the same copies on that Dask cluster with
 `autograder grade --scheduler`, and prints its seconds per submission beside
 the local pool's.
+
+First, the one-submission figure (`--single N`, default 5; 0 skips it): the
+wall time of `autograder grade` on one submission as a multiple of a bare
+`python -c "import tensorflow, keras"` in a fresh process, for a fresh call
+(the reference's stored results removed first, so the reference runs) and for
+a call that finds them stored, the three measured in turn N times (medians
+printed; targets: <= 1.6x fresh, <= 1.3x stored).
 """
 
 from __future__ import annotations
@@ -45,6 +52,7 @@ import nbgrader_adapter as nbg  # noqa: E402
 ORDER = ["blank", "partial", "full", "hangs"]
 RATIO_TARGET = 10.0
 OURS_TARGET_S = 0.5
+SINGLE_TARGETS = {"fresh": 1.6, "stored": 1.3}
 
 
 def cpu_model() -> str:
@@ -111,7 +119,7 @@ def run_ours(copies: list[tuple[str, Path]], out: Path, jobs: int, timeout_s: fl
 def run_nbgrader(copies: list[tuple[str, Path]], work: Path, assignment_id: str, timeout_s: int,
                  log) -> dict:
     """Converts, generates, submits and times `nbgrader autograde`; reads the gradebook."""
-    from autograder.grading.pipeline import run_reference
+    from autograder.grading.reference import run_reference
     from autograder.run import Limits, Sandbox
 
     python = nbg.ensure_venv(log=log)
@@ -193,6 +201,35 @@ def cells_summary(assignment_id: str, student_nb_path: Path, converted) -> tuple
     return ours_line, nbg_line
 
 
+def timed(cmd: list[str]) -> float:
+    """Wall seconds of one command in a fresh process (its failure stops the bench)."""
+    start = time.perf_counter()
+    res = subprocess.run(cmd, cwd=ROOT, env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"), capture_output=True, text=True)
+    if res.returncode != 0:
+        raise SystemExit(f"{' '.join(cmd[:4])} ... failed (exit {res.returncode}):\n{res.stderr[-3000:]}")
+    return time.perf_counter() - start
+
+
+def one_submission(example: Path, repeats: int, work: Path, assignment: str) -> dict[str, float]:
+    """Median seconds of a bare TensorFlow import and of grading `example` fresh and with stored reference results.
+
+    The three are measured in turn, `repeats` times, so that a change in the machine's load touches all three.
+    """
+    from autograder.grading.reference import CACHE_DIR
+
+    solutions = work / "single-solutions"
+    shutil.copytree(ROOT / "solutions", solutions, ignore=shutil.ignore_patterns(CACHE_DIR))
+    grade = [sys.executable, "-m", "autograder.cli", "grade", str(example), "--solutions", str(solutions),
+             "--assignment", assignment, "--out", str(work / "single-out")]
+    times: dict[str, list[float]] = {"import": [], "fresh": [], "stored": []}
+    for _ in range(repeats):
+        times["import"].append(timed([sys.executable, "-c", "import tensorflow, keras"]))
+        shutil.rmtree(solutions / CACHE_DIR, ignore_errors=True)
+        times["fresh"].append(timed(grade))
+        times["stored"].append(timed(grade))
+    return {k: sorted(v)[len(v) // 2] for k, v in times.items()}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--copies", type=int, default=50, help="submissions graded by ours (default 50)")
@@ -207,6 +244,8 @@ def main() -> None:
     parser.add_argument("--assignment", default="A2")
     parser.add_argument("--examples", default=str(ROOT / "examples" / "submissions"))
     parser.add_argument("--keep", default=None, help="work folder to keep (default: a temporary one)")
+    parser.add_argument("--single", type=int, default=5,
+                        help="repeats of the one-submission figure (default 5; 0 skips it)")
     args = parser.parse_args()
     n_nbg = min(args.copies, args.nbgrader_copies if args.nbgrader_copies is not None else 8)
     examples = example_paths(Path(args.examples))
@@ -228,6 +267,16 @@ def main() -> None:
               f"sequential (nbgrader autograde runs one notebook at a time), {args.timeout} s per cell"
               + "".join(f"; Dask: the same copies on {s}" for s in args.scheduler))
         copies = make_copies(examples, args.copies, work / "submissions")
+        if args.single > 0:
+            full = next((p for p in examples if p.stem == "full"), examples[0])
+            log(f"one submission ({full.name}): import, fresh and stored, {args.single} times each")
+            single = one_submission(full, args.single, work, args.assignment)
+            print(f"one submission ({full.name}), median of {args.single}: bare `import tensorflow, keras` "
+                  f"{single['import']:.2f} s")
+            for kind, target in SINGLE_TARGETS.items():
+                ratio = single[kind] / single["import"]
+                print(f"  {kind + ' reference results:':<28} {single[kind]:6.2f} s = {ratio:.2f}x the import "
+                      f"(target <= {target}: {'met' if ratio <= target else 'NOT met'})")
 
         log("ours: warm-up run on one submission (start-up cost)")
         warm = run_ours(copies[:1], work / "ours-one", args.jobs, args.timeout, args.assignment)

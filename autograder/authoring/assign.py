@@ -6,18 +6,16 @@ import shutil
 from pathlib import Path
 
 from autograder.authoring.package import ROOT, copy_package
+from autograder.authoring.public import embedded_public
 from autograder.authoring.student import (
-    PUBLIC_DIR,
     load_assignment,
     public_cases,
-    public_path,
     student_notebook,
     with_install,
     write_notebook,
-    write_public,
 )
 from autograder.authoring.colab import DEFAULT_INSTALL, check_install
-from autograder.grading.pipeline import run_reference
+from autograder.grading.reference import run_reference
 from autograder.grading.locate import read_notebook
 from autograder.run import Limits, Sandbox
 from autograder.authoring.spec import Assignment
@@ -39,12 +37,12 @@ def compute_public(assignment: Assignment, sandbox: Sandbox) -> dict:
 
 
 def assign_all(
-    solutions: Path, notebooks: Path, ids: list[str] | None = None, public_dir: Path = PUBLIC_DIR,
-    install: str = DEFAULT_INSTALL,
+    solutions: Path, notebooks: Path, ids: list[str] | None = None, install: str = DEFAULT_INSTALL,
 ) -> list[str]:
-    """Writes `notebooks/<id>.ipynb` and the public cases for each reference notebook.
+    """Writes `notebooks/<id>.ipynb`, carrying its public cases, for each reference notebook.
 
-    `install` is what the notebooks' set-up cell installs on Colab.
+    `install` is what the notebooks' set-up cell installs on Colab. Nothing is
+    written anywhere else (never into the installed package).
 
     Returns:
         One line per file, saying whether it changed.
@@ -62,12 +60,11 @@ def assign_all(
     with Sandbox(Limits(timeout_s=300, memory_mb=4096, cpu_s=600), workers=1) as sandbox:
         for path in paths:
             assignment = load_assignment(path)
+            public = compute_public(assignment, sandbox)
             student_path = notebooks / f"{path.stem}.ipynb"
-            changed = write_notebook(student_notebook(read_notebook(path), install), student_path)
-            lines.append(f"{'wrote' if changed else 'unchanged'} {student_path}")
-            target = public_path(assignment.id, public_dir)
-            changed = write_public(compute_public(assignment, sandbox), target)
-            lines.append(f"{'wrote' if changed else 'unchanged'} {target}")
+            changed = write_notebook(student_notebook(read_notebook(path), install, public), student_path)
+            cases = sum(len(e["cases"]) for e in public["exercises"].values())
+            lines.append(f"{'wrote' if changed else 'unchanged'} {student_path} ({cases} public cases)")
     return lines
 
 
@@ -82,10 +79,16 @@ def release(out_dir: Path, notebooks: Path, root: Path = ROOT, install: str | No
     """
     if install is not None:
         install = check_install(install)  # before anything is written
+    sources = sorted(notebooks.glob("*.ipynb"))
+    if not sources:
+        raise ValueError(f"no student notebooks (*.ipynb) in {notebooks}: run `autograder assign` first")
+    for nb in sources:
+        if embedded_public(read_notebook(nb)) is None:
+            raise ValueError(f"{nb} carries no public cases for check(): regenerate it with `autograder assign`")
     out_dir.mkdir(parents=True, exist_ok=True)
     copy_package(out_dir, root)
     (out_dir / "notebooks").mkdir(exist_ok=True)
-    for nb in sorted(notebooks.glob("*.ipynb")):
+    for nb in sources:
         if install is None:
             shutil.copy2(nb, out_dir / "notebooks" / nb.name)
         else:

@@ -3,20 +3,19 @@
 from __future__ import annotations
 
 import copy
-import json
 import re
 from pathlib import Path
 
 import nbformat
 
 from autograder.authoring.colab import DEFAULT_INSTALL, is_setup_cell, setup_cell
+from autograder.authoring.public import with_public
 from autograder.grading.locate import CASES, GRADED, SETUP, SOLUTION_ONLY_TAG, first_line, read_notebook
 from autograder.authoring.spec import Assignment, Exercise, Leaderboard, with_positions
 
 BEGIN = re.compile(r"^(\s*)###\s*BEGIN SOLUTION\s*$")
 END = re.compile(r"^\s*###\s*END SOLUTION\s*$")
 STUB = '{indent}raise NotImplementedError("Replace this line with your code.")'
-PUBLIC_DIR = Path(__file__).resolve().parents[1] / "public"
 
 
 def assignment_id(nb: nbformat.NotebookNode, path: Path) -> str:
@@ -96,12 +95,15 @@ def strip_solutions(source: str) -> str:
     return "\n".join(out)
 
 
-def student_notebook(nb: nbformat.NotebookNode, install: str = DEFAULT_INSTALL) -> nbformat.NotebookNode:
+def student_notebook(nb: nbformat.NotebookNode, install: str = DEFAULT_INSTALL,
+                     public: dict | None = None) -> nbformat.NotebookNode:
     """The student copy: solutions stubbed, reference-only cells dropped, outputs cleared.
 
     Args:
         nb: the reference notebook.
         install: what the set-up cell installs on Colab (see `autograder.authoring.colab`).
+        public: the public cases (`public_cases`), carried by the checker cell
+            (see `autograder.authoring.public`); None leaves that cell as it is.
     """
     student = with_install(copy.deepcopy(nb), install)
     kept = []
@@ -119,6 +121,8 @@ def student_notebook(nb: nbformat.NotebookNode, install: str = DEFAULT_INSTALL) 
         cell.pop("id", None)
         kept.append(cell)
     student.cells = kept
+    if public is not None:
+        with_public(student, public)
     student.nbformat, student.nbformat_minor = 4, 4  # no cell ids: stable files across editors
     return student
 
@@ -179,16 +183,3 @@ def public_cases(assignment: Assignment, expected: dict) -> dict:
             ],
         }
     return data
-
-
-def public_path(assignment_id: str, directory: Path = PUBLIC_DIR) -> Path:
-    return directory / f"{assignment_id}.json"
-
-
-def write_public(data: dict, path: Path) -> bool:
-    text = json.dumps(data, indent=1, sort_keys=True) + "\n"
-    if path.exists() and path.read_text() == text:
-        return False
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text)
-    return True

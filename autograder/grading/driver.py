@@ -25,12 +25,14 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Protocol
 
-from autograder.grading.pipeline import GradeConfig, Grader
+from autograder.grading.settings import GradeConfig
 from autograder.reports.results import SubmissionResult
 from autograder.run import Isolation, Job, RunResult, Sandbox
 
 if TYPE_CHECKING:
     from types import TracebackType
+
+    from autograder.grading.pipeline import Grader
 
 
 class Runner(Protocol):
@@ -81,15 +83,21 @@ class GradingSession:
         self.config = config
         self.paths = [Path(p) for p in paths]
         self.scheduler = scheduler
-        self.grader = Grader(config, deny_paths=list(deny_paths or []))
+        self._deny = list(deny_paths or [])
         self._sandbox_deny = list(sandbox_deny or [])
         self._stack = ExitStack()
         self.runner: Runner | None = None
+        self.grader: Grader | None = None
 
     def __enter__(self) -> "GradingSession":
         try:
+            # The runner first: its templates import TensorFlow while this process imports the
+            # pipeline, reads the references and loads their stored results (or runs them).
             self.runner = self._stack.enter_context(open_runner(self.config, self.scheduler, self._sandbox_deny))
-            self.grader.load_references(self.paths)  # in their own sandbox, while the runner warms up
+            from autograder.grading.pipeline import Grader
+
+            self.grader = Grader(self.config, deny_paths=self._deny)
+            self.grader.load_references(self.paths)  # stored, or run in their own sandbox meanwhile
         except BaseException:
             self._stack.close()
             raise
@@ -112,7 +120,10 @@ class GradingSession:
     def grade(self, progress: Callable[[int, int], None] | None = None,
               on_result: Callable[[SubmissionResult], None] | None = None) -> list[SubmissionResult]:
         """Grades the class (see `Grader.grade`); the results, in the order of the paths."""
-        return self.grader.grade(self.paths, self._open(), progress, on_result)
+        runner = self._open()
+        if self.grader is None:  # set with the runner
+            raise RuntimeError("use the GradingSession in a `with` block")
+        return self.grader.grade(self.paths, runner, progress, on_result)
 
     def _open(self) -> Runner:
         if self.runner is None:

@@ -26,7 +26,7 @@ NO_NOTEBOOK = ("No notebook (.ipynb) was found in your submission. Upload the no
 
 def run(root: Path) -> Path:
     """Grades the submission in `root/submission` into `root/results/results.json` (as on Gradescope)."""
-    from autograder.grading.pipeline import GradeConfig
+    from autograder.grading.settings import GradeConfig
     from autograder.grading.driver import GradingSession
     from autograder.run import Limits
 

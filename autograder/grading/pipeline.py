@@ -10,118 +10,28 @@ with a reason, and the class goes on.
 
 from __future__ import annotations
 
-import hashlib
-import json
-import os
 import threading
 import traceback
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
-from autograder.authoring.student import PUBLIC_DIR, load_assignment
+from autograder.authoring.student import load_assignment
 from autograder.grading.judge import STATUS_MESSAGES, judge_exercise, judge_located
 from autograder.grading.locate import Located, NotebookError, guess_assignment, locate, read_notebook
 from autograder.reports.results import LeaderboardEntry, SubmissionResult
 from autograder.grading.owned import link_problems
 from autograder.grading.submissions import common_root, student_keys
-from autograder.run import Cell, Job, Limits, RunResult, Sandbox
-from autograder.authoring.spec import Assignment, call_spec
+from autograder.grading.reference import reference_job, reference_results
+from autograder.grading.settings import GradeConfig
+from autograder.run import Cell, Job, RunResult
+from autograder.authoring.spec import Assignment
 
 if TYPE_CHECKING:
     from autograder.grading.driver import Runner
 
-_REFERENCE_CACHE: dict[str, tuple[dict, dict]] = {}
-_REFERENCE_LOCK = threading.Lock()
-
-
 class GradingError(RuntimeError):
     """A problem with the assignment itself (not with a submission)."""
-
-
-@dataclass
-class GradeConfig:
-    """How a class is graded.
-
-    Attributes:
-        solutions: folder of reference notebooks (`<id>.ipynb`).
-        assignment: grade every submission against this assignment id; by
-            default each notebook's metadata, else its graded markers, decide.
-        jobs: submissions graded at once (default: the number of cores).
-        limits: per-submission wall-clock, memory and CPU limits (for the
-            sandbox the grader starts when it is not given one).
-        step_factor, step_floor_s: each graded cell and each check of a
-            submission may take `step_factor` times what the reference took,
-            and at least `step_floor_s` seconds; past that only that step
-            fails (and the rest of its exercise is skipped), so one infinite
-            loop costs its own exercise and about a second, not the whole
-            submission's time limit.
-        root, roster: how each file's gradebook key (the student) is found;
-            see `autograder.grading.submissions` (default: from the class's folder layout).
-    """
-
-    solutions: Path = Path("solutions")
-    assignment: str | None = None
-    jobs: int = field(default_factory=lambda: os.cpu_count() or 1)
-    limits: Limits = field(default_factory=Limits)
-    step_factor: float = 20.0
-    step_floor_s: float = 1.0
-    root: Path | None = None
-    roster: Path | None = None
-
-
-def reference_job(assignment: Assignment) -> Job:
-    """The job that runs the reference solution on every case."""
-    return Job(
-        setup=list(assignment.setup),
-        cells=[Cell(ex.name, assignment.cells[ex.name]) for ex in assignment.exercises],
-        calls=[call_spec(assignment.id, ex, case) for ex in assignment.exercises for case in ex.cases],
-    )
-
-
-def run_reference(
-    assignment: Assignment, sandbox: Sandbox, seconds: dict[tuple[str, str], float] | None = None
-) -> dict[tuple[str, str], dict]:
-    """Expected values: `(exercise, case) -> run_call result` from the reference.
-
-    Args:
-        sandbox: where the reference runs; never the pool that runs students.
-        seconds: filled, when given, with how long each step took:
-            `(exercise, case)` for a check, `(exercise, "")` for a graded cell.
-
-    Raises:
-        GradingError: the reference fails a cell or a case (fix the solution).
-    """
-    job = reference_job(assignment)
-    result = sandbox.run(job)
-    for name, cell in result.cells.items():
-        if not cell.ok:
-            why = cell.error.text() if cell.error else result.message
-            raise GradingError(f"{assignment.id}: the reference cell `{name}` failed: {why}")
-        if seconds is not None:
-            seconds[(name, "")] = cell.seconds
-    expected = {}
-    for call, outcome in zip(job.calls, result.calls):
-        if outcome is None or not outcome.ok:
-            why = outcome.error.text() if outcome and outcome.error else result.message or result.status
-            raise GradingError(f"{assignment.id}: the reference failed case {call['exercise']}/{call['case']}: {why}")
-        expected[(call["exercise"], call["case"])] = outcome.value
-        if seconds is not None:
-            seconds[(call["exercise"], call["case"])] = outcome.seconds
-    return expected
-
-
-def reference_values(assignment: Assignment, limits: Limits) -> tuple[dict, dict]:
-    """Expected values and step times, from a throwaway sandbox (cached in this process)."""
-    key = hashlib.sha256(json.dumps(reference_job(assignment).to_dict(), sort_keys=True,
-                                    default=str).encode()).hexdigest()
-    with _REFERENCE_LOCK:
-        if key not in _REFERENCE_CACHE:
-            seconds: dict[tuple[str, str], float] = {}
-            with Sandbox(limits, workers=1) as own:
-                expected = run_reference(assignment, own, seconds)
-            _REFERENCE_CACHE[key] = (expected, seconds)
-        return _REFERENCE_CACHE[key]
 
 
 def leaderboard_entries(assignment: Assignment, result: SubmissionResult,
@@ -187,7 +97,7 @@ class Grader:
             raise GradingError(f"no reference notebooks found in {config.solutions}")
         if config.assignment and config.assignment not in self.assignments:
             raise GradingError(f"unknown assignment {config.assignment!r}; known: {sorted(self.assignments)}")
-        self.deny = [str(Path(config.solutions).resolve()), str(PUBLIC_DIR)] + list(deny_paths or [])
+        self.deny = [str(Path(config.solutions).resolve())] + list(deny_paths or [])
         self.expected: dict[str, dict] = {}
         self.seconds: dict[str, dict[tuple[str, str], float]] = {}
 
@@ -356,7 +266,8 @@ class Grader:
 
     def _load_reference(self, aid: str) -> None:
         if aid not in self.expected:
-            self.expected[aid], self.seconds[aid] = reference_values(self.assignments[aid], self.config.limits)
+            reference = reference_results(self.assignments[aid], self.config.limits, Path(self.config.solutions))
+            self.expected[aid], self.seconds[aid] = reference.expected, reference.scaled_seconds()
 
     def _unreadable(self, name: str, aid: str | None, why: str) -> SubmissionResult:
         """A row for a submission that cannot be graded: zero on each exercise if its assignment is known."""

@@ -85,6 +85,17 @@ def path_key(path: Path, root: Path, assignments: frozenset[str] = frozenset()) 
     return parts[0] if len(parts) > 1 else Path(parts[-1]).stem
 
 
+def printable_key(key: str) -> str:
+    """`key` as every terminal, CSV and report shows it: a file name may hold any bytes, so bytes that are
+    not UTF-8 and control characters become `\\xff`-style escapes (printable text is kept as it is)."""
+    try:
+        raw = key.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:
+        raw = key.encode("utf-8", "backslashreplace")
+    text = raw.decode("utf-8", "backslashreplace")
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
+
+
 def student_keys(paths: list[Path], root: Path | None = None, roster: Path | None = None,
                  assignments: frozenset[str] | set[str] = frozenset()) -> list[str]:
     """One distinct gradebook key per submitted file, in the order of `paths`.
@@ -100,12 +111,14 @@ def student_keys(paths: list[Path], root: Path | None = None, roster: Path | Non
     keys: list[str] = []
     used: set[str] = set()
     for path in paths:
-        key = mapping.get(Path(os.path.abspath(path))) or path_key(Path(path), base, frozenset(assignments))
+        key = printable_key(mapping.get(Path(os.path.abspath(path))) or path_key(Path(path), base,
+                                                                                 frozenset(assignments)))
         if key in used:
             try:
                 key = Path(os.path.abspath(path)).relative_to(os.path.abspath(base)).with_suffix("").as_posix()
             except ValueError:
                 key = Path(path).with_suffix("").as_posix()
+            key = printable_key(key)
             n, candidate = 2, key
             while candidate in used:
                 candidate, n = f"{key} ({n})", n + 1

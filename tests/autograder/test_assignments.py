@@ -6,7 +6,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from autograder.authoring.student import load_assignment, public_path, student_notebook, write_notebook
+from autograder.authoring.public import embedded_public
+from autograder.authoring.student import load_assignment, student_notebook, write_notebook
 from autograder.authoring.assign import compute_public, release
 from autograder.grading.pipeline import GradeConfig, Grader
 from autograder.grading.locate import read_notebook
@@ -21,9 +22,11 @@ IDS = [p.stem for p in SOLUTIONS]
 @pytest.mark.parametrize("solution", SOLUTIONS, ids=IDS)
 def test_student_notebook_is_in_sync(solution, tmp_path):
     regenerated = tmp_path / solution.name
-    write_notebook(student_notebook(read_notebook(solution)), regenerated)
     committed = ROOT / "notebooks" / solution.name
     assert committed.exists(), f"run `autograder assign`: {committed} is missing"
+    public = embedded_public(read_notebook(committed))  # its values: test_public_cases_are_in_sync
+    assert public is not None, f"run `autograder assign`: {committed} carries no public cases"
+    write_notebook(student_notebook(read_notebook(solution), public=public), regenerated)
     assert committed.read_text() == regenerated.read_text(), f"run `autograder assign`: {committed} is stale"
 
 
@@ -43,11 +46,18 @@ def assert_same_plain_values(a, b, where):
         assert a == b or (isinstance(a, float) and np.isclose(a, b)), where
 
 
+def committed_public(assignment_id: str) -> dict:
+    """The public cases the committed student notebook carries."""
+    data = embedded_public(read_notebook(ROOT / "notebooks" / f"{assignment_id}.ipynb"))
+    assert data is not None, f"run `autograder assign {assignment_id}`: its notebook carries no public cases"
+    return data
+
+
 @pytest.mark.parametrize("solution", SOLUTIONS, ids=IDS)
 def test_public_cases_are_in_sync(solution, roomy_sandbox):
     assignment = load_assignment(solution)
     fresh = compute_public(assignment, roomy_sandbox)
-    committed = json.loads(public_path(assignment.id).read_text())
+    committed = committed_public(assignment.id)
     assert committed.keys() == fresh.keys()
     for name, spec in fresh["exercises"].items():
         old = committed["exercises"][name]
@@ -60,10 +70,13 @@ def test_public_cases_are_in_sync(solution, roomy_sandbox):
 def test_public_data_holds_no_hidden_case():
     for solution in SOLUTIONS:
         assignment = load_assignment(solution)
-        committed = json.loads(public_path(assignment.id).read_text())
+        committed = committed_public(assignment.id)
         for ex in assignment.exercises:
             names = {c["name"] for c in committed["exercises"][ex.name]["cases"]}
             assert names == {c.name for c in ex.cases if not c.hidden}
+            assert committed["exercises"][ex.name]["hidden_cases"] == sum(c.hidden for c in ex.cases)
+        text = (ROOT / "notebooks" / f"{assignment.id}.ipynb").read_text()
+        assert '"hidden": true' not in text and "make_args" not in text
 
 
 @pytest.fixture(scope="module")

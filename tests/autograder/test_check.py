@@ -68,3 +68,51 @@ def test_check_and_grader_agree_on_public_cases(roomy_sandbox):
         public = [c for c in ex.cases if not c.hidden]
         assert report.passed == sum(c.passed for c in public), ex.name
         assert report.total == len(public)
+
+
+def checker_cell(assignment: str) -> str:
+    """The checker cell of the committed student notebook."""
+    from autograder.authoring.public import is_checker_cell
+
+    nb = read_notebook(ROOT / "notebooks" / f"{assignment}.ipynb")
+    return next(c.source for c in nb.cells if c.cell_type == "code" and is_checker_cell(c.source))
+
+
+def test_the_released_notebook_carries_its_cases(tmp_path, monkeypatch):
+    """Colab: no notebook on disk, no course folder, only the installed package and the cell."""
+    import autograder.check as check_module
+
+    monkeypatch.setattr(check_module, "_LOADED", {})
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ValueError, match="No public cases for assignment 'A2'"):
+        load_public("A2")  # nothing to find here: the cell alone must carry them
+    ns = namespace_with(A2.cells)
+    exec(checker_cell("A2"), ns)
+    reports = [ns["check"](ex.name, ns) for ex in A2.exercises]
+    assert all(r.ok and r.total > 0 for r in reports), [str(r) for r in reports]
+
+
+def test_the_checker_cell_is_folded_and_titled():
+    from autograder.authoring.public import TITLE
+
+    nb = read_notebook(ROOT / "notebooks" / "A2.ipynb")
+    cell = next(c for c in nb.cells if c.source.startswith(TITLE))
+    assert cell.metadata["jupyter"]["source_hidden"] and cell.metadata["cellView"] == "form"
+
+
+def test_damaged_or_foreign_cases_are_refused():
+    from autograder.authoring.public import encode
+    from autograder.check import register
+
+    with pytest.raises(ValueError, match="damaged"):
+        register("A2", "not-base64!")
+    with pytest.raises(ValueError, match="not 'A2'"):
+        register("A2", encode({"assignment": "A3", "exercises": {}}))
+
+
+def test_a_reference_run_in_the_course_folder_finds_the_student_notebooks_cases(monkeypatch):
+    import autograder.check as check_module
+
+    monkeypatch.setattr(check_module, "_LOADED", {})
+    monkeypatch.chdir(ROOT / "solutions")  # where a reference notebook's kernel starts
+    assert set(load_public("A2")["exercises"]) == {e.name for e in A2.exercises}

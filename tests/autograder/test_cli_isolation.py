@@ -40,6 +40,7 @@ def test_require_isolation_refuses_to_grade_without_the_full_boundary(monkeypatc
                      None, (), 2048, missing)
     monkeypatch.setattr(FakeSandbox, "isolation_report", weak)
     monkeypatch.setattr(autograder.grading.driver, "Sandbox", FakeSandbox)
+    (tmp_path / "none.ipynb").write_text("{}")
     code = main(["grade", str(tmp_path / "none.ipynb"), "--out", str(tmp_path / "out"),
                  "--solutions", str(tiny_solutions), "--require-isolation"])
     out = capsys.readouterr()

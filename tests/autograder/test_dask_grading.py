@@ -202,9 +202,10 @@ def test_cli_on_a_local_cluster_prints_isolation_and_writes_the_same_gradebook(
 
 
 def test_without_distributed_the_flag_says_how_to_install_it(tiny_solutions, tmp_path):
+    (tmp_path / "x.ipynb").write_text("{}")
     code = ("import sys; sys.modules['distributed'] = None\n"
             "from autograder.cli import main\n"
-            f"sys.exit(main(['grade', 'x.ipynb', '--out', {str(tmp_path)!r}, '--solutions', "
+            f"sys.exit(main(['grade', {str(tmp_path / 'x.ipynb')!r}, '--out', {str(tmp_path)!r}, '--solutions', "
             f"{str(tiny_solutions)!r}, '--scheduler', 'local:2']))")
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          cwd=Path(__file__).resolve().parents[2], timeout=120)

@@ -16,7 +16,8 @@ import autograder.check as check_module
 from autograder.authoring.student import load_assignment, public_cases
 from autograder.authoring.assign import public_only
 from autograder.check import check
-from autograder.grading.pipeline import GradeConfig, Grader, run_reference
+from autograder.grading.pipeline import GradeConfig, Grader
+from autograder.grading.reference import run_reference
 from autograder.rules.static import Rules, static_violations
 from autograder.run import Limits
 from rules_assignment import BROKEN, CASES, CLIP, RUNNING_SUM, SETUP, SUBMISSIONS

@@ -33,14 +33,13 @@ def solution_regions(solution: Path) -> list[tuple[str, str]]:
     return regions
 
 
-def test_the_wheel_holds_every_module_and_the_public_cases(built):
+def test_the_wheel_holds_every_module_and_no_case(built):
     with zipfile.ZipFile(built["wheel"]) as wheel:
         names = set(wheel.namelist())
         texts = {n: wheel.read(n).decode("utf-8", "replace") for n in names}
     missing = source_files() - names
     assert not missing, f"modules missing from the wheel: {sorted(missing)}"
-    for solution in SOLUTIONS:
-        assert f"autograder/public/{solution.stem}.json" in names
+    assert not [n for n in names if n.startswith("autograder/public/")], "cases travel in the notebooks"
     for script in ("setup.sh", "run_autograder"):  # `autograder gradescope` works from the installed package
         assert f"autograder/authoring/templates/{script}" in names
     assert not [n for n in names if n.endswith(".ipynb")], "no notebook belongs in the wheel"
@@ -55,18 +54,20 @@ def test_the_wheel_holds_every_module_and_the_public_cases(built):
             assert region not in everything, f"the wheel holds the solution of {solution.stem}/{exercise}"
 
 
-def test_the_public_cases_in_the_wheel_name_no_hidden_case(built):
-    with zipfile.ZipFile(built["wheel"]) as wheel:
-        for solution in SOLUTIONS:
-            assignment = load_assignment(solution)
-            public = json.loads(wheel.read(f"autograder/public/{solution.stem}.json"))
-            for exercise in assignment.exercises:
-                shipped = {c["name"] for c in public["exercises"][exercise.name]["cases"]}
-                hidden = {c.name for c in exercise.cases if c.hidden}
-                assert hidden, f"{solution.stem}/{exercise.name} has no hidden case"
-                assert not shipped & hidden, f"hidden cases shipped: {shipped & hidden}"
-                assert shipped == {c.name for c in exercise.cases if not c.hidden}
-                assert public["exercises"][exercise.name]["hidden_cases"] == len(hidden)
+def test_the_public_cases_in_the_notebooks_name_no_hidden_case():
+    from autograder.authoring.public import embedded_public
+
+    for solution in SOLUTIONS:
+        assignment = load_assignment(solution)
+        public = embedded_public(json.loads((solution.parents[1] / "notebooks" / solution.name).read_text()))
+        assert public is not None, f"run `autograder assign {solution.stem}`"
+        for exercise in assignment.exercises:
+            shipped = {c["name"] for c in public["exercises"][exercise.name]["cases"]}
+            hidden = {c.name for c in exercise.cases if c.hidden}
+            assert hidden, f"{solution.stem}/{exercise.name} has no hidden case"
+            assert not shipped & hidden, f"hidden cases shipped: {shipped & hidden}"
+            assert shipped == {c.name for c in exercise.cases if not c.hidden}
+            assert public["exercises"][exercise.name]["hidden_cases"] == len(hidden)
 
 
 def test_the_wheel_metadata_leaves_tensorflow_to_an_extra(built):

@@ -1,0 +1,210 @@
+"""The reference's results: run once in a throwaway sandbox, then kept privately with the solutions.
+
+Runs in the grading process. Expected values and step times come from
+running the reference notebook on every case, in its own sandbox (never the
+pool that runs students). That run costs a TensorFlow start-up, so its
+results are stored in `<solutions>/.autograder-cache/<id>.json`, keyed by a
+hash of everything that decides them: the reference's setup and graded
+cells, every case's call (inputs included), the package's version and the
+TensorFlow and Keras versions installed. A grading call whose key matches
+runs no reference at all; any change to the notebook, the cases or the
+versions gives a new key and a fresh run.
+
+The file sits beside the reference notebooks: it is as secret as they are,
+never copied into a student release, and unreadable from every job (the
+solutions folder is outside what a job may read). Its step times were
+measured on the machine that stored them; they are scaled by
+`machine_speed()`, a quick calibration of the current machine, so that a
+slower or busier machine gets proportionally longer step limits.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import statistics
+import tempfile
+import threading
+import time
+import warnings
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from autograder.authoring.spec import Assignment, call_spec
+from autograder.run import Cell, Job, Limits, Sandbox
+
+CACHE_DIR = ".autograder-cache"
+FORMAT = 1
+_MEMORY: dict[str, "ReferenceRun"] = {}
+_LOCK = threading.Lock()
+_SPEED: list[float] = []
+
+
+class BrokenReference(RuntimeError):
+    """The reference itself fails a cell or a case (fix the solution)."""
+
+
+@dataclass(frozen=True)
+class ReferenceRun:
+    """What the reference produced.
+
+    Attributes:
+        expected: `(exercise, case) -> run_call result` (plain data).
+        seconds: how long each step took: `(exercise, case)` for a check,
+            `(exercise, "")` for a graded cell.
+        speed_s: `machine_speed()` on the machine that measured `seconds`.
+    """
+
+    expected: dict[tuple[str, str], Any]
+    seconds: dict[tuple[str, str], float]
+    speed_s: float
+
+    def scaled_seconds(self) -> dict[tuple[str, str], float]:
+        """The step times as this machine would take them now (never below the stored ones)."""
+        factor = max(1.0, machine_speed() / self.speed_s) if self.speed_s > 0 else 1.0
+        return {key: value * factor for key, value in self.seconds.items()}
+
+
+def reference_job(assignment: Assignment) -> Job:
+    """The job that runs the reference solution on every case."""
+    return Job(
+        setup=list(assignment.setup),
+        cells=[Cell(ex.name, assignment.cells[ex.name]) for ex in assignment.exercises],
+        calls=[call_spec(assignment.id, ex, case) for ex in assignment.exercises for case in ex.cases],
+    )
+
+
+def run_reference(
+    assignment: Assignment, sandbox: Sandbox, seconds: dict[tuple[str, str], float] | None = None
+) -> dict[tuple[str, str], dict]:
+    """Expected values: `(exercise, case) -> run_call result` from the reference.
+
+    Args:
+        sandbox: where the reference runs; never the pool that runs students.
+        seconds: filled, when given, with how long each step took:
+            `(exercise, case)` for a check, `(exercise, "")` for a graded cell.
+
+    Raises:
+        BrokenReference: the reference fails a cell or a case (fix the solution).
+    """
+    job = reference_job(assignment)
+    result = sandbox.run(job)
+    for name, cell in result.cells.items():
+        if not cell.ok:
+            why = cell.error.text() if cell.error else result.message
+            raise BrokenReference(f"{assignment.id}: the reference cell `{name}` failed: {why}")
+        if seconds is not None:
+            seconds[(name, "")] = cell.seconds
+    expected = {}
+    for call, outcome in zip(job.calls, result.calls):
+        if outcome is None or not outcome.ok:
+            why = outcome.error.text() if outcome and outcome.error else result.message or result.status
+            raise BrokenReference(f"{assignment.id}: the reference failed case {call['exercise']}/{call['case']}: {why}")
+        expected[(call["exercise"], call["case"])] = outcome.value
+        if seconds is not None:
+            seconds[(call["exercise"], call["case"])] = outcome.seconds
+    return expected
+
+
+def machine_speed(repeats: int = 5) -> float:
+    """Seconds this machine takes now for a fixed pure-Python workload (median of `repeats`; measured once)."""
+    with _LOCK:
+        if not _SPEED:
+            times = []
+            for _ in range(repeats):
+                start = time.perf_counter()
+                total = 0
+                for i in range(200_000):
+                    total += (i * i) % 7
+                times.append(time.perf_counter() - start)
+            _SPEED.append(statistics.median(times))
+        return _SPEED[0]
+
+
+def _version(*names: str) -> str:
+    for name in names:
+        try:
+            return metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    return "none"
+
+
+def cache_key(assignment: Assignment) -> str:
+    """A hash of everything that decides the reference's results."""
+    from autograder import __version__
+
+    decided_by = {"job": reference_job(assignment).to_dict(), "autograder": __version__, "format": FORMAT,
+                  "tensorflow": _version("tensorflow", "tensorflow-cpu", "tf-nightly"), "keras": _version("keras"),
+                  "numpy": _version("numpy")}
+    return hashlib.sha256(json.dumps(decided_by, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def cache_path(solutions: Path, assignment_id: str) -> Path:
+    """Where an assignment's reference results are kept."""
+    return Path(solutions) / CACHE_DIR / f"{assignment_id}.json"
+
+
+def _pairs(mapping: dict[tuple[str, str], Any]) -> list[list[Any]]:
+    return [[exercise, case, value] for (exercise, case), value in mapping.items()]
+
+
+def load(path: Path, key: str) -> ReferenceRun | None:
+    """The stored run at `path` if it was stored under `key`; None when absent, stale or unreadable."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(data, dict) or data.get("key") != key or data.get("format") != FORMAT:
+            return None
+        expected = {(str(e), str(c)): v for e, c, v in data["expected"]}
+        seconds = {(str(e), str(c)): float(v) for e, c, v in data["seconds"]}
+        return ReferenceRun(expected, seconds, float(data["speed_s"]))
+    except (OSError, ValueError, TypeError, KeyError):
+        return None
+
+
+def store(path: Path, key: str, run: ReferenceRun) -> bool:
+    """Writes `run` atomically; a folder that cannot be written costs only the cache (False)."""
+    data = {"format": FORMAT, "key": key, "speed_s": run.speed_s, "expected": _pairs(run.expected),
+            "seconds": _pairs(run.seconds)}
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile("w", dir=path.parent, delete=False, suffix=".tmp", encoding="utf-8") as tmp:
+            json.dump(data, tmp)
+        os.replace(tmp.name, path)
+        return True
+    except OSError as exc:
+        warnings.warn(f"the reference's results could not be kept in {path.parent} ({exc}); "
+                      "the next grading call will run the reference again", stacklevel=2)
+        return False
+
+
+def reference_results(assignment: Assignment, limits: Limits, solutions: Path | None = None) -> ReferenceRun:
+    """The reference's results: from this process, from the solutions' cache, or from a fresh run (then stored).
+
+    Args:
+        assignment: the reference.
+        limits: for the throwaway sandbox a fresh run needs.
+        solutions: the folder of reference notebooks (None: keep nothing on disk).
+
+    Raises:
+        BrokenReference: the reference fails a cell or a case.
+    """
+    key = cache_key(assignment)
+    path = cache_path(solutions, assignment.id) if solutions is not None else None
+    with _LOCK:
+        if key in _MEMORY:
+            return _MEMORY[key]
+    run = load(path, key) if path is not None else None
+    if run is None:
+        seconds: dict[tuple[str, str], float] = {}
+        with Sandbox(limits, workers=1) as own:
+            expected = run_reference(assignment, own, seconds)
+        run = ReferenceRun(expected, seconds, machine_speed())
+        if path is not None:
+            store(path, key, run)
+    with _LOCK:
+        _MEMORY[key] = run
+    return run

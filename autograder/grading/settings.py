@@ -1,0 +1,45 @@
+"""How a class is graded: the settings every grading entry point shares (grading process).
+
+Kept apart from the pipeline so that reading the settings imports nothing
+heavy: the CLI can start the sandbox's warm-up before the pipeline (and the
+notebook libraries it needs) is imported.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from autograder.run.limits import Limits
+
+
+@dataclass
+class GradeConfig:
+    """How a class is graded.
+
+    Attributes:
+        solutions: folder of reference notebooks (`<id>.ipynb`).
+        assignment: grade every submission against this assignment id; by
+            default each notebook's metadata, else its graded markers, decide.
+        jobs: submissions graded at once (default: the number of cores).
+        limits: per-submission wall-clock, memory and CPU limits (for the
+            sandbox the grader starts when it is not given one).
+        step_factor, step_floor_s: each graded cell and each check of a
+            submission may take `step_factor` times what the reference took,
+            and at least `step_floor_s` seconds; past that only that step
+            fails (and the rest of its exercise is skipped), so one infinite
+            loop costs its own exercise and about a second, not the whole
+            submission's time limit.
+        root, roster: how each file's gradebook key (the student) is found;
+            see `autograder.grading.submissions` (default: from the class's folder layout).
+    """
+
+    solutions: Path = Path("solutions")
+    assignment: str | None = None
+    jobs: int = field(default_factory=lambda: os.cpu_count() or 1)
+    limits: Limits = field(default_factory=Limits)
+    step_factor: float = 20.0
+    step_floor_s: float = 1.0
+    root: Path | None = None
+    roster: Path | None = None
