@@ -23,6 +23,7 @@ from autograder.reports.results import LeaderboardEntry, SubmissionResult
 from autograder.grading.owned import link_problems
 from autograder.grading.submissions import common_root, student_keys
 from autograder.grading.reference import reference_job, reference_results
+from autograder.grading.retry import after_retry_note, retry_reason
 from autograder.grading.settings import GradeConfig
 from autograder.run import Cell, Job, RunResult
 from autograder.authoring.spec import Assignment
@@ -129,12 +130,27 @@ class Grader:
                 return self.grade(paths, own, progress, on_result)
         batch = self.begin(paths, progress, on_result)
         jobs = [self.job_for(p, batch.deny) for p in batch.plans]
+        labels = [batch.results[p.index].submission for p in batch.plans]
+        again: dict[int, str] = {}  # job -> why it runs a second time (failures the machine caused)
 
         def scored(j: int, run: RunResult) -> None:
             plan = batch.plans[j]
-            batch.deliver(self.score(batch.results[plan.index], plan, run))
+            why = retry_reason(run, plan.located.cells, self.assignments[plan.assignment].cells,
+                               [str(call.get("exercise", "")) for call in jobs[j].calls])
+            if j not in again and why is not None:
+                again[j] = why
+                return
+            result = self.score(batch.results[plan.index], plan, run)
+            if j in again and why is not None:
+                note = after_retry_note(again[j], run, why)
+                result.problem = f"{result.problem}; {note}" if result.problem else note
+            batch.deliver(result)
 
-        runner.run_many(jobs, on_result=scored, labels=[batch.results[p.index].submission for p in batch.plans])
+        runner.run_many(jobs, on_result=scored, labels=labels)
+        if again:
+            order = sorted(again)
+            runner.run_many([jobs[j] for j in order], on_result=lambda k, run: scored(order[k], run),
+                            labels=[labels[j] for j in order])
         return batch.results
 
     def begin(self, paths: list[Path], progress: Callable[[int, int], None] | None = None,
