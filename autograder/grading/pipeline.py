@@ -24,12 +24,20 @@ from autograder.grading.owned import link_problems
 from autograder.grading.submissions import common_root, student_keys
 from autograder.grading.reference import reference_job, reference_results
 from autograder.grading.retry import after_retry_note, retry_reason
+from autograder.rules.static import mentions
 from autograder.grading.settings import GradeConfig
 from autograder.run import Cell, Job, RunResult
 from autograder.authoring.spec import Assignment
 
 if TYPE_CHECKING:
     from autograder.grading.driver import Runner
+
+COMPILERS = ("tensorflow.function", "keras.src.backend.tensorflow.core.function")
+TRACE_FLOOR_S = 8.0
+"""Each step's time limit when a submission compiles its functions (`tf.function`): tracing is paid on a
+step's first call, and its Python runs under the rules' watch, so a compiled function is not held to the
+eager reference's time."""
+
 
 class GradingError(RuntimeError):
     """A problem with the assignment itself (not with a submission)."""
@@ -219,8 +227,12 @@ class Grader:
             deny: from `class_deny`.
         """
         self._load_reference(plan.assignment)
-        return with_step_limits(submission_job(self.assignments[plan.assignment], plan.located.cells, deny),
-                                self.seconds[plan.assignment], self.config.step_factor, self.config.step_floor_s)
+        assignment = self.assignments[plan.assignment]
+        floor = self.config.step_floor_s
+        if any(mentions(source, COMPILERS, assignment.setup) for source in plan.located.cells.values()):
+            floor = max(floor, TRACE_FLOOR_S)  # tracing a compiled function (under the rules' watch) takes seconds
+        return with_step_limits(submission_job(assignment, plan.located.cells, deny),
+                                self.seconds[plan.assignment], self.config.step_factor, floor)
 
     def score(self, result: SubmissionResult, plan: SubmissionPlan, run: RunResult) -> SubmissionResult:
         """Scores one run into `result` (in place, and returned); never raises."""

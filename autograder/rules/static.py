@@ -148,6 +148,40 @@ class _Names:
         return None
 
 
+EQUIVALENT_CALLS = {"tensorflow.scan": ("tensorflow.compat.v1.scan", "keras.ops.scan")}
+"""Calls that do the work a required call names: any of them meets the rule."""
+
+
+def equivalents(name: str) -> tuple[str, ...]:
+    """`name` and the calls that meet a rule requiring it (`tf.scan`: also `tf.compat.v1.scan`, `keras.ops.scan`)."""
+    return (name, *EQUIVALENT_CALLS.get(canonical(name), ()))
+
+
+def mentions(source: str, patterns: tuple[str, ...], setup: list[str] | tuple[str, ...] = ()) -> bool:
+    """Whether a cell refers to any of `patterns` through any alias (on its syntax tree; never runs it)."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return False
+    names = _Names({"tf": "tensorflow", "np": "numpy"})
+    for code in setup:
+        try:
+            names.learn_imports(ast.parse(code))
+        except SyntaxError:
+            pass
+    names.learn_imports(tree)
+    names.learn_assignments(tree)
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Name, ast.Attribute, ast.Call)):
+            dotted = names.resolve(node)
+            if dotted and matches(dotted, patterns):
+                return True
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            if any(matches(f"{node.module}.{a.name}", patterns) for a in node.names):
+                return True
+    return False
+
+
 def static_violations(source: str, exercise: str, rules: Rules, setup: list[str] | tuple[str, ...] = (),
                       aliases: dict[str, str] | None = None) -> list[Violation]:
     """The rules a graded cell breaks, found on its syntax tree (never runs it).
@@ -213,7 +247,7 @@ def static_violations(source: str, exercise: str, rules: Rules, setup: list[str]
                 and (d := names.resolve(n))}
         used |= {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}  # the notebook's own functions
         for name in rules.require:
-            if not any(matches(u, (name,)) for u in used):
+            if not any(matches(u, equivalents(name)) for u in used):
                 flag(0, f"it never calls `{name}`")
     return sorted(out, key=lambda v: (v.line == 0, v.line))
 

@@ -20,13 +20,19 @@ import types
 from pathlib import Path
 from typing import Any, Callable
 
-from autograder.rules.static import TAMPERING, Rules, canonical
+from autograder.rules.static import TAMPERING, Rules, canonical, equivalents
 
 LIBRARY_DIRS = tuple(str(Path(__file__).resolve().parents[2] / p) for p in ("autograder", "course"))
 """Our own packages: their frames are never the student's."""
 
 
 _CLEAN = (None, None, None)
+_OWN = "<the function itself>"  # a required-name marker: the student's function's own Python ran
+_REMEMBERED: dict[tuple[str, int], tuple[Any, frozenset[str]]] = {}
+"""(exercise, id of the student's function) -> (the function, required names its traced Python called).
+
+A compiled function (`tf.function`) runs its Python only when it traces: a call that reuses a trace
+calls nothing the watch can see, so what the traces called is remembered for such calls."""
 
 
 class RuleBroken(Exception):
@@ -95,6 +101,17 @@ def _codes(obj: Any) -> list[types.CodeType]:
     return []
 
 
+def _cell_code(filename: str, library: tuple[str, ...]) -> bool:
+    """Whether code from `filename` is a notebook cell's (or AutoGraph's conversion of one), not a library's.
+
+    Libraries also run code compiled from strings (`<string>`: named tuples, dataclasses); cells are
+    `<cell ...>` in the grader, `<ipython-input-...>` or a kernel's temporary file in a notebook.
+    """
+    if filename.startswith("<"):
+        return filename.startswith(("<cell", "<ipython-input"))
+    return not filename.startswith(library)
+
+
 class RuleWatch:
     """Records what the student's code calls while it runs, against an exercise's rules.
 
@@ -132,7 +149,7 @@ class RuleWatch:
         self.required: dict[types.CodeType, str] = {}
         for name in rules.require:
             if "." in name:
-                found = _objects(name)
+                found = [obj for equivalent in equivalents(name) for obj in _objects(equivalent)]
             else:
                 found = [namespace[name]] if namespace and callable(namespace.get(name)) else []
             for obj in found:
@@ -140,6 +157,7 @@ class RuleWatch:
                     self.required[code] = name
         self.hits: list[str] = []
         self.seen: set[str] = set()
+        self.remembered: frozenset[str] = frozenset()  # what earlier traces of the same compiled function called
         self.tampered = False
         self._previous: Any = None
         self._previous_threads: Any = None
@@ -163,7 +181,10 @@ class RuleWatch:
                 if module == prefix or module.startswith(prefix + "."):
                     hit = pattern
                     break
-        return hit, self.required.get(code), self.tamper.get(code)
+        need = self.required.get(code)
+        if need is None and self.check_required and _cell_code(code.co_filename, self.library):
+            need = _OWN  # the student's own Python (or AutoGraph's conversion of it) ran in this call
+        return hit, need, self.tamper.get(code)
 
     def _make_hook(self) -> Callable[[Any, str, Any], None]:
         """The profile function: a closure over local names, since it runs on every call."""
@@ -222,7 +243,9 @@ class RuleWatch:
         if self.hits:
             return f"{self.rules.describe(self.exercise)} (it called `{self.hits[0]}` while running)"
         if self.check_required:
-            missing = [n for n in self.rules.require if n not in self.seen]
+            # No Python of the function ran: a compiled function reused an earlier trace, judged by what it called.
+            known = self.seen if _OWN in self.seen or not self.remembered else self.seen | self.remembered
+            missing = [n for n in self.rules.require if n not in known]
             if missing:
                 return f"{self.rules.describe(self.exercise)} (`{missing[0]}` was never called)"
         return None
@@ -263,6 +286,24 @@ def call_watched(namespace: dict, function: str, exercise: str, rules: dict | No
     if not rules or not callable(original):
         return body()
     watch = RuleWatch(exercise, Rules.from_plain(rules), check_required=True, namespace=namespace)
+    own = getattr(original, "python_function", original)  # a tf.function's Python, or the function itself
+    for code in _codes(own):
+        watch.required.setdefault(code, _OWN)
+    key = (exercise, id(original))
+    remembered = _REMEMBERED.get(key)
+    if remembered is not None and remembered[0] is original:
+        watch.remembered = remembered[1]
+
+    relayed = {}  # required notebook functions that are compiled: a cached trace runs none of their Python
+    for name in watch.rules.require:
+        target = namespace.get(name)
+        if "." not in name and callable(getattr(target, "python_function", None)):
+            def relay(*args: Any, _name: str = name, _target: Any = target, **kwargs: Any) -> Any:
+                watch.seen.add(_name)
+                return _target(*args, **kwargs)
+
+            relayed[name] = target
+            namespace[name] = relay
 
     def guarded(*args: Any, **kwargs: Any) -> Any:
         with watch:
@@ -275,5 +316,8 @@ def call_watched(namespace: dict, function: str, exercise: str, rules: dict | No
         value = body()
     finally:
         namespace[function] = original
+        namespace.update(relayed)
+    if _OWN in watch.seen:  # its Python ran (traced): remember what it called, for calls that reuse the trace
+        _REMEMBERED[key] = (original, frozenset(watch.seen))
     watch.enforce()
     return value

@@ -9,6 +9,7 @@ say what the grader says.
 
 from __future__ import annotations
 
+import linecache
 from pathlib import Path
 
 import nbformat
@@ -78,8 +79,10 @@ def kernel_with(lesson: str, name: str, cell: str) -> dict:
     """A student's kernel: the set-up cells, the cells exercise `name` needs, then `cell`, as IPython runs them."""
     assignment = load_assignment(solution(lesson))
     ns: dict = {"__name__": "__main__", "In": ["", *assignment.setup, cell]}
-    for code in assignment.setup + [assignment.cells[n] for n in assignment.exercise(name).needs] + [cell]:
-        exec(compile(code, "<ipython-input>", "exec"), ns)
+    for i, code in enumerate(assignment.setup + [assignment.cells[n] for n in assignment.exercise(name).needs] + [cell]):
+        filename = f"<ipython-input-{i + 1}-{abs(hash(code)) % 10**12:012x}>"
+        linecache.cache[filename] = (len(code), None, code.splitlines(True), filename)  # as IPython does
+        exec(compile(code, filename, "exec"), ns)
     return ns
 
 
