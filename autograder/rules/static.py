@@ -157,13 +157,9 @@ def equivalents(name: str) -> tuple[str, ...]:
     return (name, *EQUIVALENT_CALLS.get(canonical(name), ()))
 
 
-def mentions(source: str, patterns: tuple[str, ...], setup: list[str] | tuple[str, ...] = ()) -> bool:
-    """Whether a cell refers to any of `patterns` through any alias (on its syntax tree; never runs it)."""
-    try:
-        tree = ast.parse(source)
-    except SyntaxError:
-        return False
-    names = _Names({"tf": "tensorflow", "np": "numpy"})
+def _names_of(tree: ast.AST, setup: list[str] | tuple[str, ...], aliases: dict[str, str] | None = None) -> _Names:
+    """What each name in a cell stands for: `tf`, `np`, the set-up's imports, the cell's imports and assignments."""
+    names = _Names({"tf": "tensorflow", "np": "numpy", **(aliases or {})})
     for code in setup:
         try:
             names.learn_imports(ast.parse(code))
@@ -171,6 +167,16 @@ def mentions(source: str, patterns: tuple[str, ...], setup: list[str] | tuple[st
             pass
     names.learn_imports(tree)
     names.learn_assignments(tree)
+    return names
+
+
+def mentions(source: str, patterns: tuple[str, ...], setup: list[str] | tuple[str, ...] = ()) -> bool:
+    """Whether a cell refers to any of `patterns` through any alias (on its syntax tree; never runs it)."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return False
+    names = _names_of(tree, setup)
     for node in ast.walk(tree):
         if isinstance(node, (ast.Name, ast.Attribute, ast.Call)):
             dotted = names.resolve(node)
@@ -200,14 +206,7 @@ def static_violations(source: str, exercise: str, rules: Rules, setup: list[str]
         tree = ast.parse(source)
     except SyntaxError:
         return []  # the run reports the syntax error itself
-    names = _Names({"tf": "tensorflow", "np": "numpy", **(aliases or {})})
-    for code in setup:
-        try:
-            names.learn_imports(ast.parse(code))
-        except SyntaxError:
-            pass
-    names.learn_imports(tree)
-    names.learn_assignments(tree)
+    names = _names_of(tree, setup, aliases)
     out: list[Violation] = []
     forbidden = tuple(rules.forbid) + TAMPERING
     seen: set[tuple[int, str]] = set()
