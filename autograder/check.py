@@ -20,6 +20,7 @@ from typing import Callable
 from autograder.authoring.public import decode, find_public
 from autograder.grading.judge import compare_call, explain_error
 from autograder.grading.locate import GRADED, first_line
+from autograder.grading.tf_errors import student_line
 from autograder.run.probes.call import run_call
 from autograder.rules.watch import RuleBroken, call_watched
 from autograder.rules.static import Rules, static_violations, violation_message
@@ -128,14 +129,23 @@ def check(exercise: str, assignment: str, namespace: dict | None = None, quiet: 
             broken = str(exc)
             passed, message = False, broken
         except Exception as exc:  # the student's error, reported like the grader does
-            passed, message = False, explain_error(ErrorInfo(type(exc).__name__, str(exc)), exercise)
+            passed, message = False, explain_error(
+                ErrorInfo(type(exc).__name__, str(exc), line=student_line(exc, namespace.get(exercise))), exercise,
+                None, str(spec.get("convention", "")))
         outcomes.append((case["name"], passed, message))
     if broken:
         outcomes = [(name, False, broken) for name, _, _ in outcomes]
+    failed: dict[str, list[str]] = {}  # one line per message, with the cases it covers
     for name, passed, message in outcomes:
         report.total += 1
         report.passed += passed
-        report.lines.append(f"  {'✓' if passed else '✗'} {name}" + ("" if passed else f": {message}"))
+        if passed:
+            report.lines.append(f"  ✓ {name}")
+        else:
+            failed.setdefault(message, []).append(name)
+    for message, names in failed.items():
+        label = names[0] if len(names) == 1 else f"{len(names)} cases ({', '.join(names)})"
+        report.lines.append(f"  ✗ {label}: {message}")
     report.seconds = time.perf_counter() - start
     if not quiet:
         print(report)

@@ -8,7 +8,9 @@ and to Keras' alternate, so a busy machine slows both alike. Three tables:
   time, features, units; by default the course's shape (64, 50, 32, 128), a
   long one (32, 500, 64, 256) and T = 2,000), both policies at the first
   shape and float32 at the others (float16 matmuls are emulated on a CPU,
-  tens of seconds a call at T = 2,000);
+  tens of seconds a call at T = 2,000), and XLA only up to T = 1,000 (XLA on
+  a CPU takes seconds per call from T = 500 on, for Keras' layers as for ours,
+  and grows faster than T: `--xla-steps` raises the limit);
 - how the cost grows with T: SimpleRNN, float32, graph mode, at (32, T, 64,
   128) for each T of `--growth`;
 - as the last line, the worst ratio ours/Keras (target: at most 1.1; goal 1.0).
@@ -43,6 +45,7 @@ SHAPES = ("64x50x32x128", "32x500x64x256", "32x2000x64x256")
 GROWTH = (50, 500, 1000, 2000, 4000)
 TARGET = 1.1
 SECONDS_PER_ROW = 20.0  # a slow row takes fewer repeats (at least 5)
+XLA_STEPS = 1000  # longest T timed under XLA by default
 
 
 def step_fn(layer: keras.layers.Layer, jit: bool):
@@ -108,7 +111,7 @@ def parse_shape(text: str) -> tuple[int, int, int, int]:
     return tuple(int(p) for p in parts)  # type: ignore[return-value]
 
 
-def shape_table(shape: tuple[int, int, int, int], policies: tuple, repeats: int) -> dict:
+def shape_table(shape: tuple[int, int, int, int], policies: tuple, repeats: int, xla_steps: int) -> dict:
     """Prints one row per (cell, policy, mode) at `shape`; returns the worst wall and CPU ratios."""
     batch, steps, features, units = shape
     x = inputs(batch, steps, features)
@@ -117,7 +120,7 @@ def shape_table(shape: tuple[int, int, int, int], policies: tuple, repeats: int)
     worst = {"wall": 0.0, "cpu": 0.0}
     for policy in policies:
         for layer_class in LAYERS:
-            for jit in (False, True):
+            for jit in (False, True) if steps <= xla_steps else (False,):
                 timed = compare(layer_class, units, policy, jit, x, repeats)
                 name = layer_class.__qualname__.removeprefix("Scan")
                 mode = "xla" if jit else "graph"
@@ -155,6 +158,7 @@ def main() -> None:
     parser.add_argument("--growth", nargs="*", type=int, default=list(GROWTH), help="values of T")
     parser.add_argument("--policies", nargs="*", default=list(POLICIES), choices=POLICIES)
     parser.add_argument("--repeats", type=int, default=20)
+    parser.add_argument("--xla-steps", type=int, default=XLA_STEPS, help="longest T timed under XLA")
     parser.add_argument("--quick", action="store_true", help="only the first shape and T up to 1,000")
     args = parser.parse_args()
     shapes = [parse_shape(s) for s in args.shapes]
@@ -165,7 +169,7 @@ def main() -> None:
     print(f"forward + backward per batch, median of up to {args.repeats} alternating calls; "
           f"device {tf.config.list_logical_devices()[-1].device_type}, {os.cpu_count()} CPUs")
     tables = [
-        shape_table(shape, tuple(args.policies) if i == 0 else ("float32",), args.repeats)
+        shape_table(shape, tuple(args.policies) if i == 0 else ("float32",), args.repeats, args.xla_steps)
         for i, shape in enumerate(shapes)
     ]
     if growth:

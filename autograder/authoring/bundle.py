@@ -1,12 +1,14 @@
 """`autograder gradescope`: an upload-ready Gradescope autograder zip (authoring, the instructor's machine).
 
-The zip holds `setup.sh` (a virtual environment with this package and its CPU
-TensorFlow, on Gradescope's Ubuntu image) and `run_autograder` (grades the
-notebook in `/autograder/submission` into `/autograder/results/results.json`
-with `python -m autograder.grading.gradescope`), both shipped as real files in
-`autograder/authoring/templates/`; this package's source (`copy_package`, as a
-student release has it); the one reference notebook; and `config.json` (the
-assignment, limits and visibility settings). The reference never reaches the
+The zip holds `setup.sh` (a virtual environment with the pinned
+`requirements.txt` and this package's wheel, on Gradescope's Ubuntu image) and
+`run_autograder` (grades the notebook in `/autograder/submission` into
+`/autograder/results/results.json` with `python -m
+autograder.grading.gradescope`), both shipped as real files in
+`autograder/authoring/templates/`; `wheels/<the exact installed version>.whl`
+and `requirements.txt` (see `autograder.authoring.wheel`); the one reference
+notebook; and `config.json` (the assignment, limits and visibility settings).
+A zip whose wheel would not install is never written. The reference never reaches the
 students: Gradescope keeps `/autograder/source` to itself.
 
 Example:
@@ -19,11 +21,13 @@ build_bundle(BundleConfig("A2", hidden_visibility="after_due_date"), Path("solut
 from __future__ import annotations
 
 import json
+import tempfile
 import zipfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from autograder.authoring.package import ROOT, copy_package
+from autograder.authoring.package import ROOT
+from autograder.authoring.wheel import build_wheel, pinned_requirements
 from autograder.reports.writer import HIDDEN_VISIBILITY, VISIBILITIES
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 """`setup.sh` and `run_autograder`, as they go into the zip (package data)."""
@@ -41,6 +45,7 @@ class BundleConfig:
         stdout_visibility: when students see what the autograder printed (default `hidden`).
         timeout_s, memory_mb: the sandbox's limits per submission (default 120 s, 2048 MB:
             Gradescope's container starts TensorFlow cold for every submission).
+        hidden_details: show a failed hidden case's message (default False: passed or failed only).
     """
 
     assignment: str
@@ -48,6 +53,7 @@ class BundleConfig:
     stdout_visibility: str = "hidden"
     timeout_s: float = 120.0
     memory_mb: int = 2048
+    hidden_details: bool = False
 
     def __post_init__(self) -> None:
         for name in ("hidden_visibility", "stdout_visibility"):
@@ -65,13 +71,24 @@ def build_bundle(config: BundleConfig, solutions: Path, out: Path, source: Path 
         source: the source tree whose package the zip ships.
 
     Raises:
-        ValueError: no reference notebook for the assignment.
+        ValueError: no reference notebook for the assignment, or no installable wheel
+            of this package (then nothing is written).
     """
     reference = Path(solutions) / f"{config.assignment}.ipynb"
     if not reference.is_file():
         raise ValueError(f"no reference notebook {reference} for assignment {config.assignment!r}")
     out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
+    requirements = "\n".join(pinned_requirements()) + "\n"
+    with tempfile.TemporaryDirectory() as tmp:
+        wheel = build_wheel(Path(tmp), source)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        partial = out.with_name(out.name + ".partial")
+        _write_zip(partial, config, reference, wheel, requirements)
+        partial.replace(out)
+    return out
+
+
+def _write_zip(out: Path, config: BundleConfig, reference: Path, wheel: Path, requirements: str) -> None:
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as bundle:
         for name in SCRIPTS:
             info = zipfile.ZipInfo(name)
@@ -79,5 +96,5 @@ def build_bundle(config: BundleConfig, solutions: Path, out: Path, source: Path 
             bundle.writestr(info, (TEMPLATES / name).read_text())
         bundle.writestr("config.json", json.dumps(asdict(config), indent=1) + "\n")
         bundle.write(reference, f"solutions/{reference.name}")
-        copy_package(bundle, source)
-    return out
+        bundle.write(wheel, f"wheels/{wheel.name}")
+        bundle.writestr("requirements.txt", requirements)

@@ -134,6 +134,58 @@ def with_positions(exercise: "Exercise", source: str) -> "Exercise":
     return replace(exercise, cases=tuple(c.with_positions(params) if c.by_name else c for c in exercise.cases))
 
 
+MistakeChange = str | tuple[tuple[str, str], ...] | Callable[[str], str]
+
+
+@dataclass(frozen=True)
+class Mistake:
+    """A known wrong version of an exercise, recognised by its outputs and named in the student's words.
+
+    The variant runs beside the reference, in the reference's throwaway sandbox
+    (never in a student's process); its outputs are kept with the expected values.
+    A student whose output on a case matches the variant's (within the case's
+    tolerances), and not the reference's, is told `says` before anything else.
+
+    Args:
+        says: one sentence for the student: what went wrong and how to fix it.
+        change: how the variant differs from the reference's graded cell: pairs
+            `(old, new)` of text replaced in it (each `old` must occur), a
+            function `source -> source`, or the variant's whole cell as text.
+    """
+
+    says: str
+    change: MistakeChange
+
+    def __post_init__(self) -> None:
+        if not self.says.strip():
+            raise ValueError("Mistake: `says` must be a sentence for the student.")
+        if isinstance(self.change, list):
+            object.__setattr__(self, "change", tuple(tuple(p) for p in self.change))
+        if isinstance(self.change, tuple) and not all(
+                isinstance(p, tuple) and len(p) == 2 and all(isinstance(t, str) for t in p) for p in self.change):
+            raise TypeError(f"Mistake {self.says!r}: change must be (old, new) pairs of text, a function or a cell.")
+
+    def variant(self, reference: str) -> str:
+        """The variant's cell, made from the reference's cell source.
+
+        Raises:
+            ValueError: a replaced text is not in the reference, or the variant is the reference itself.
+        """
+        if isinstance(self.change, str):
+            source = self.change
+        elif callable(self.change):
+            source = str(self.change(reference))
+        else:
+            source = reference
+            for old, new in self.change:
+                if old not in source:
+                    raise ValueError(f"Mistake {self.says!r}: {old!r} is not in the reference's cell.")
+                source = source.replace(old, new)
+        if source == reference:
+            raise ValueError(f"Mistake {self.says!r}: the variant is the reference itself.")
+        return source
+
+
 @dataclass(frozen=True)
 class Exercise:
     """A graded function the student writes, in a cell marked `# GRADED: <name>`.
@@ -146,6 +198,9 @@ class Exercise:
         rules: what the cell must and must not call (see `autograder.rules.static`).
         worth: the exercise's points, shared among its cases in proportion to
             their `points` (their weights); by default the sum of the cases' points.
+        mistakes: known wrong versions, named when a student's output matches one (see `Mistake`).
+        convention: the shapes the exercise works in, in one phrase, quoted when a
+            shape error is raised inside the student's function.
     """
 
     name: str
@@ -153,6 +208,8 @@ class Exercise:
     needs: tuple[str, ...] = ()
     rules: Rules = Rules()
     worth: float | None = None
+    mistakes: tuple[Mistake, ...] = ()
+    convention: str = ""
 
     def __post_init__(self) -> None:
         if not self.name.isidentifier():
@@ -160,6 +217,9 @@ class Exercise:
         names = [c.name for c in self.cases]
         if len(set(names)) != len(names):
             raise ValueError(f"Exercise {self.name!r} has two cases with the same name: {names}.")
+        object.__setattr__(self, "mistakes", tuple(self.mistakes))
+        if not all(isinstance(m, Mistake) for m in self.mistakes):
+            raise TypeError(f"Exercise {self.name!r}: mistakes must be Mistake(...) entries.")
 
     @property
     def points(self) -> float:

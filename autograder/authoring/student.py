@@ -169,6 +169,7 @@ def public_cases(assignment: Assignment, expected: dict) -> dict:
             "hidden_cases": len(hidden),
             "hidden_points": float(sum(ex.case_points(c) for c in hidden)),
             "rules": ex.rules.to_plain() if ex.rules else None,
+            "convention": ex.convention,
             "cases": [
                 {
                     "name": c.name,

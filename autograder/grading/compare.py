@@ -46,9 +46,16 @@ def describe(value: Any) -> str:
     return f"a {type(value).__name__}"
 
 
+def number(value: Any) -> str:
+    """A number as a person reads it: floats to 6 significant digits, everything else as Python writes it."""
+    if isinstance(value, (float, np.floating)) and not isinstance(value, bool):
+        return f"{float(value):.6g}"
+    return repr(value.item() if isinstance(value, np.generic) else value)
+
+
 def _preview(array: np.ndarray, limit: int = 6) -> str:
     flat = np.asarray(array).ravel()
-    text = np.array2string(flat[:limit], precision=5, separator=", ")
+    text = "[" + ", ".join(number(v) for v in flat[:limit].tolist()) + "]"
     return text[:-1] + ", ...]" if flat.size > limit else text
 
 
@@ -81,7 +88,8 @@ def compare_arrays(expected: np.ndarray, actual: Any, where: str, rtol: float, a
         return None
     if exp.ndim == 0:
         error = abs(float(act) - float(exp)) if exp.dtype.kind != "b" else 1.0
-        detail = f"{where}: expected {exp.item()!r}, got {act.item()!r} (error {error:.3g}; rtol={rtol:g}, atol={atol:g})"
+        detail = (f"{where}: expected {number(exp.item())}, got {number(act.item())} "
+                  f"(error {error:.3g}; rtol={rtol:g}, atol={atol:g})")
         return Mismatch("value", where, detail, f"{where}: differs from the reference by {error:.3g}")
     bad = np.argwhere(~close)
     index = tuple(int(i) for i in bad[0])
@@ -90,7 +98,7 @@ def compare_arrays(expected: np.ndarray, actual: Any, where: str, rtol: float, a
     max_error = float(np.nanmax(np.where(close, 0, errors)))
     detail = (
         f"{where}: {bad.shape[0]} of {exp.size} values differ (rtol={rtol:g}, atol={atol:g}); "
-        f"first at index {index}: expected {exp[index].item()!r}, got {act[index].item()!r}; "
+        f"first at index {index}: expected {number(exp[index].item())}, got {number(act[index].item())}; "
         f"max error {max_error:.3g}.\n"
         f"  expected starts {_preview(exp)}\n  got      starts {_preview(act)}"
     )
@@ -140,7 +148,7 @@ def compare(expected: Any, actual: Any, rtol: float = 1e-5, atol: float = 1e-6, 
             return Mismatch("type", where, msg, msg)
         if np.isclose(actual, expected, rtol=rtol, atol=atol, equal_nan=True) or actual == expected:
             return None
-        msg = f"{where}: expected {expected!r}, got {actual!r} (error {abs(actual - expected):.3g})"
+        msg = f"{where}: expected {number(expected)}, got {number(actual)} (error {abs(actual - expected):.3g})"
         return Mismatch("value", where, msg, f"{where}: differs from the reference by {abs(actual - expected):.3g}")
     msg = f"{where}: the reference returned {describe(expected)}, which cannot be compared"
     return Mismatch("type", where, msg, msg)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 from pathlib import Path
 
 from autograder.authoring.bundle import BundleConfig
@@ -25,7 +26,11 @@ NO_NOTEBOOK = ("No notebook (.ipynb) was found in your submission. Upload the no
 
 
 def run(root: Path) -> Path:
-    """Grades the submission in `root/submission` into `root/results/results.json` (as on Gradescope)."""
+    """Grades the submission in `root/submission` into `root/results/results.json` (as on Gradescope).
+
+    `execution_time` is the whole run's, warm-up included, as Gradescope's own clock sees it.
+    """
+    start = time.perf_counter()
     from autograder.grading.settings import GradeConfig
     from autograder.grading.driver import GradingSession
     from autograder.run import Limits
@@ -47,7 +52,8 @@ def run(root: Path) -> Path:
                         sandbox_deny=[str(root / "source")]) as session:
         print(session.isolation().describe(), flush=True)
         result = session.grade()[0]
-    data = gradescope_results(result, config.hidden_visibility, config.stdout_visibility)
+    data = gradescope_results(result, config.hidden_visibility, config.stdout_visibility, config.hidden_details)
+    data["execution_time"] = round(time.perf_counter() - start, 3)
     target.write_text(json.dumps(data, indent=1) + "\n")
     return target
 

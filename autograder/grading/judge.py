@@ -11,6 +11,8 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from autograder.grading.compare import compare
+from autograder.grading.mistakes import named_mistake
+from autograder.grading.tf_errors import NO_TENSOR, clean, translate
 from autograder.run.probes.lookup import not_found_message
 from autograder.run.plain import from_plain
 from autograder.reports.results import CaseResult, ExerciseResult
@@ -54,13 +56,14 @@ def _graders_words(error: ErrorInfo, exercise: str, rule_text: str | None) -> bo
     return False
 
 
-def explain_error(error: ErrorInfo, exercise: str, rule_text: str | None = None) -> str:
-    """A student-facing sentence for an error raised while running a case.
+def explain_error(error: ErrorInfo, exercise: str, rule_text: str | None = None, convention: str = "") -> str:
+    """A student-facing sentence for an error raised while running a case (never TensorFlow's internals).
 
     Args:
         error: what the student's process reported.
         exercise: the exercise's name.
         rule_text: the exercise's rule in words (`Rules.describe`), to recognise the grader's own report.
+        convention: the exercise's shapes in one phrase, quoted with a shape error.
     """
     if error.timed_out or error.type == "StepTimeLimit":
         if error.message.startswith("not run"):
@@ -69,8 +72,22 @@ def explain_error(error: ErrorInfo, exercise: str, rule_text: str | None = None)
     if error.type == "NotImplementedError":
         return f"`{exercise}` is not implemented yet (it still raises NotImplementedError)"
     if error.type in ("ExerciseNotFound", "RuleBroken", "SymbolicFailure") and _graders_words(error, exercise, rule_text):
-        return error.message
-    return f"raised {error.text()}"
+        return clean(error.message)
+    if error.type == "TypeError" and error.message == NO_TENSOR:
+        return (f"`{exercise}` returned NumPy values (or plain Python numbers), not a TensorFlow tensor, so no "
+                "gradient can flow through it: compute with TensorFlow ops (`@`, tf.tanh, tf.reduce_sum, ...) "
+                "instead of np.* or .numpy(), and return their tensor")
+    translated = translate(error.type, error.message, error.line, convention)
+    return translated or f"raised {error_text(error)}"
+
+
+def error_text(error: ErrorInfo, convention: str = "") -> str:
+    """`Type: message` and the student's traceback, TensorFlow's internals left out (a shape or dtype error in one line)."""
+    translated = translate(error.type, error.message, error.line, convention)
+    if translated:
+        return translated
+    head = f"{error.type}: {clean(error.message)}" if error.message else error.type
+    return head + (f"\n{error.traceback}" if error.traceback else "")
 
 
 def compare_call(case: Case, expected: dict, actual: Any) -> tuple[bool, str]:
@@ -95,6 +112,13 @@ def compare_call(case: Case, expected: dict, actual: Any) -> tuple[bool, str]:
     if mismatch is None:
         return True, "passed"
     text = mismatch.summary if case.hidden else mismatch.detail
+    if mismatch.where.startswith("gradient") and mismatch.kind == "type" and "NoneType" in mismatch.detail:
+        return False, ("a gradient is missing: your output does not depend on that input through TensorFlow ops "
+                       "(a NumPy call, .numpy() or a Python float breaks the chain); keep every step a TensorFlow "
+                       f"op\n  {text}")
+    named = named_mistake(case, expected, actual)
+    if named:
+        return False, f"{named}\n  {text}"
     if case.hint:
         text += f"\n  hint: {case.hint}"
     return False, text
@@ -136,7 +160,7 @@ def judge_exercise(
         elif error.type in ("NotRun", "JobStopped"):
             headline = f"your `{exercise.name}` cell did not finish: {error.message}"
         else:
-            headline = f"your `{exercise.name}` cell failed to run: {error.text()}"
+            headline = f"your `{exercise.name}` cell failed to run: {error_text(error, exercise.convention)}"
     if not headline:  # a rule broken while running costs the whole exercise, like one seen in the source
         broken = next((c.error for c in calls.values()
                        if c is not None and not c.ok and c.error is not None and c.error.type == "RuleBroken"), None)
@@ -150,7 +174,8 @@ def judge_exercise(
             passed, message = False, STATUS_MESSAGES.get(run_status, "this case was never reached")
         elif not call.ok:
             passed, message = False, explain_error(call.error or ErrorInfo("UnknownError", ""), exercise.name,
-                                                   exercise.rules.describe(exercise.name) if exercise.rules else None)
+                                                   exercise.rules.describe(exercise.name) if exercise.rules else None,
+                                                   exercise.convention)
         else:
             passed, message = compare_call(case, expected[case.name], call.value)
         result.cases.append(

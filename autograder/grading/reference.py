@@ -10,6 +10,10 @@ TensorFlow and Keras versions installed. A grading call whose key matches
 runs no reference at all; any change to the notebook, the cases or the
 versions gives a new key and a fresh run.
 
+The same run also runs each exercise's known mistakes (`autograder.grading.mistakes`):
+their variants and calls are part of the reference's job, so of its key too,
+and their outputs are stored inside the expected values (`"mistakes"`).
+
 The file sits beside the reference notebooks: it is as secret as they are,
 never copied into a student release, and unreadable from every job (the
 solutions folder is outside what a job may read). Its step times were
@@ -34,10 +38,11 @@ from pathlib import Path
 from typing import Any
 
 from autograder.authoring.spec import Assignment, call_spec
+from autograder.grading.mistakes import attach, parse_variant, variant_steps
 from autograder.run import Cell, Job, Limits, Sandbox
 
 CACHE_DIR = ".autograder-cache"
-FORMAT = 1
+FORMAT = 2
 _MEMORY: dict[str, "ReferenceRun"] = {}
 _LOCK = threading.Lock()
 _SPEED: list[float] = []
@@ -69,12 +74,19 @@ class ReferenceRun:
 
 
 def reference_job(assignment: Assignment) -> Job:
-    """The job that runs the reference solution on every case."""
+    """The job that runs the reference solution on every case (a submission's job starts from it)."""
     return Job(
         setup=list(assignment.setup),
         cells=[Cell(ex.name, assignment.cells[ex.name]) for ex in assignment.exercises],
         calls=[call_spec(assignment.id, ex, case) for ex in assignment.exercises for case in ex.cases],
     )
+
+
+def reference_run_job(assignment: Assignment) -> Job:
+    """`reference_job`, then every exercise's known mistakes on every case (see `autograder.grading.mistakes`)."""
+    job = reference_job(assignment)
+    cells, calls = variant_steps(assignment)
+    return Job(job.setup, job.cells + cells, job.calls + calls, job.seed, job.deny_paths)
 
 
 def run_reference(
@@ -87,12 +99,18 @@ def run_reference(
         seconds: filled, when given, with how long each step took:
             `(exercise, case)` for a check, `(exercise, "")` for a graded cell.
 
+    Each result carries, under `"mistakes"`, the outputs of the exercise's known
+    mistakes that differ from it (`autograder.grading.mistakes.attach`).
+
     Raises:
         BrokenReference: the reference fails a cell or a case (fix the solution).
     """
-    job = reference_job(assignment)
+    job = reference_run_job(assignment)
     result = sandbox.run(job)
+    variants: dict[tuple[str, str], dict[int, object]] = {}
     for name, cell in result.cells.items():
+        if "~" in name:  # a known mistake's variant (or the reference run again after them) may fail
+            continue
         if not cell.ok:
             why = cell.error.text() if cell.error else result.message
             raise BrokenReference(f"{assignment.id}: the reference cell `{name}` failed: {why}")
@@ -100,12 +118,22 @@ def run_reference(
             seconds[(name, "")] = cell.seconds
     expected = {}
     for call, outcome in zip(job.calls, result.calls):
+        variant = parse_variant(call["exercise"])
+        if variant is not None:
+            if outcome is not None and outcome.ok:
+                variants.setdefault((variant[0], call["case"]), {})[variant[1]] = outcome.value
+            continue
         if outcome is None or not outcome.ok:
             why = outcome.error.text() if outcome and outcome.error else result.message or result.status
             raise BrokenReference(f"{assignment.id}: the reference failed case {call['exercise']}/{call['case']}: {why}")
         expected[(call["exercise"], call["case"])] = outcome.value
         if seconds is not None:
             seconds[(call["exercise"], call["case"])] = outcome.seconds
+    for ex in assignment.exercises:
+        for case in ex.cases:
+            if ex.mistakes and (ex.name, case.name) in expected:
+                expected[(ex.name, case.name)] = attach(ex, case, expected[(ex.name, case.name)],
+                                                        variants.get((ex.name, case.name), {}))
     return expected
 
 
@@ -137,7 +165,7 @@ def cache_key(assignment: Assignment) -> str:
     """A hash of everything that decides the reference's results."""
     from autograder import __version__
 
-    decided_by = {"job": reference_job(assignment).to_dict(), "autograder": __version__, "format": FORMAT,
+    decided_by = {"job": reference_run_job(assignment).to_dict(), "autograder": __version__, "format": FORMAT,
                   "tensorflow": _version("tensorflow", "tensorflow-cpu", "tf-nightly"), "keras": _version("keras"),
                   "numpy": _version("numpy")}
     return hashlib.sha256(json.dumps(decided_by, sort_keys=True, default=str).encode()).hexdigest()

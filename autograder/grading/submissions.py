@@ -76,6 +76,9 @@ def path_key(path: Path, root: Path, assignments: frozenset[str] = frozenset()) 
         parts = path.relative_to(os.path.abspath(root)).parts
     except ValueError:
         parts = (path.name,)
+    if "submitted" not in parts[:-1] and layout_assignment(path) is not None:  # nbgrader's, under `root`
+        absolute = path.parts
+        return absolute[len(absolute) - absolute[::-1].index("submitted")]
     if len(parts) == 1 and path.stem in assignments:  # `<student>/A2.ipynb`, given alone
         return path.parent.name
     if "submitted" in parts[:-1]:
@@ -126,6 +129,22 @@ def student_keys(paths: list[Path], root: Path | None = None, roster: Path | Non
         used.add(key)
         keys.append(key)
     return keys
+
+
+def layout_assignment(path: Path) -> str | None:
+    """The assignment nbgrader's layout names for a file (`submitted/<student>/<assignment>/...`), or None."""
+    parts = Path(os.path.abspath(path)).parts
+    if "submitted" not in parts[:-1]:
+        return None
+    after = parts[len(parts) - 1 - parts[::-1].index("submitted") + 1:]
+    return after[1] if len(after) > 2 else None
+
+
+def layout_assignments(paths: list[Path], known: set[str]) -> str | None:
+    """The one assignment every file's nbgrader folder names, if it is one of `known`; else None."""
+    found = {layout_assignment(p) for p in paths}
+    one = found.pop() if len(found) == 1 else None
+    return one if one in known else None
 
 
 def find_submission(folder: Path, assignment: str) -> Path | None:

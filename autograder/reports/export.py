@@ -10,13 +10,19 @@ Canvas ID to update that assignment rather than create a new one.
 
 A roster (`--roster`) may add the columns `name`, `canvas_id`, `sis_user_id`,
 `sis_login_id` and `section` per student; without a Canvas ID, the student's
-key is the SIS User ID.
+key is the SIS User ID. A roster student with no row gets 0 (the gradebook's
+`problem` column says `missing` when `grade` was given the roster).
+
+The Canvas column of each assignment (`--canvas-column A2='A2 (1234)'`) is
+kept in the grades folder's `lms.json`, so a later regrade or export into the
+same folder updates the same Canvas column without being told again.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,6 +34,8 @@ EXPORTS = ("csv", "canvas")
 CANVAS_FILE = "canvas.csv"
 CANVAS_COLUMNS = ("Student", "ID", "SIS User ID", "SIS Login ID", "Section")
 POINTS_POSSIBLE = "    Points Possible"
+SETTINGS_FILE = "lms.json"
+MISSING = "missing: no submission"
 
 
 @dataclass(frozen=True)
@@ -95,7 +103,10 @@ def canvas_csv(rows: list[dict[str, str]], students: dict[str, Student] | None =
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow([*CANVAS_COLUMNS, *(columns.get(a, a) for a in assignments)])
     writer.writerow([POINTS_POSSIBLE, "", "", "", "", *(f"{maxima[a]:g}" for a in assignments)])
-    for key, by_assignment in scores.items():
+    for key in students:
+        if key not in scores:  # on the roster, never submitted: 0, as nbgrader's export writes
+            scores[key] = {a: "0" for a in assignments}
+    for key, by_assignment in sorted(scores.items(), key=lambda item: item[0].casefold()):
         who = students.get(key, Student(key))
         identity = [who.name or key, who.canvas_id, who.sis_user_id or ("" if who.canvas_id else key),
                     who.sis_login_id, who.section]
@@ -114,6 +125,7 @@ def export(out_dir: Path, kinds: list[str], roster: Path | None = None,
     if unknown:
         raise ValueError(f"--export takes {' or '.join(EXPORTS)}; got {unknown}")
     out_dir = Path(out_dir)
+    columns = remembered_columns(out_dir, columns or {})
     gradebook = out_dir / "gradebook.csv"
     paths = [gradebook] if "csv" in kinds else []
     if "canvas" in kinds:
@@ -121,3 +133,29 @@ def export(out_dir: Path, kinds: list[str], roster: Path | None = None,
         write_atomic(out_dir, CANVAS_FILE, text)
         paths.append(out_dir / CANVAS_FILE)
     return paths
+
+
+def remembered_columns(out_dir: Path, columns: dict[str, str]) -> dict[str, str]:
+    """The Canvas columns kept in `out_dir/lms.json`, updated with `columns` (which win) and saved.
+
+    Raises:
+        ValueError: `lms.json` exists but is not what this function writes.
+    """
+    path = Path(out_dir) / SETTINGS_FILE
+    kept: dict[str, str] = {}
+    if path.is_file() and not path.is_symlink():
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            kept = {str(k): str(v) for k, v in data.get("canvas_columns", {}).items()}
+        except (OSError, ValueError, AttributeError) as exc:
+            raise ValueError(f"{path} is damaged ({exc}): expected {{\"canvas_columns\": {{\"A2\": \"A2 (1234)\"}}}}") \
+                from None
+    merged = {**kept, **columns}
+    if merged != kept:
+        write_atomic(Path(out_dir), SETTINGS_FILE, json.dumps({"canvas_columns": merged}, indent=1) + "\n")
+    return merged
+
+
+def missing_students(roster: Path | None, graded: set[str]) -> list[str]:
+    """The roster's students (sorted) that have no row among `graded`."""
+    return sorted((key for key in roster_students(roster) if key not in graded), key=str.casefold)

@@ -22,6 +22,8 @@ PUBLIC_VISIBILITY = "visible"
 HIDDEN_VISIBILITY = "after_published"
 """Gradescope visibility of a hidden case: shown to the student once grades are published."""
 RUN_FILE = "run.json"
+HISTORY_FILE = "runs.jsonl"
+"""Every run into the folder, one JSON line each, oldest first (`run.json` is the latest)."""
 GRADEBOOK_FILE = "gradebook.csv"
 
 
@@ -49,18 +51,20 @@ VISIBILITIES = ("hidden", "after_due_date", "after_published", "visible")
 
 
 def gradescope_results(result: SubmissionResult, hidden_visibility: str = HIDDEN_VISIBILITY,
-                       stdout_visibility: str | None = None) -> dict:
+                       stdout_visibility: str | None = None, hidden_details: bool = False) -> dict:
     """Gradescope's autograder `results.json` for one submission.
 
     Output is Markdown (`output_format: "md"`); each case's message is a code
     block so tracebacks and values render as written. Hidden cases are named
     by number only and become visible once grades are published
-    (`HIDDEN_VISIBILITY`), or as `hidden_visibility` says.
+    (`HIDDEN_VISIBILITY`), or as `hidden_visibility` says; they show passed
+    or failed only (no message: no shapes, no hints) unless `hidden_details`.
 
     Args:
         result: the graded submission.
         hidden_visibility: Gradescope visibility of hidden cases (one of `VISIBILITIES`).
         stdout_visibility: Gradescope visibility of the autograder's printed output (None: Gradescope's default).
+        hidden_details: also show a failed hidden case's message (the instructor's opt-in).
     """
     if hidden_visibility not in VISIBILITIES or (stdout_visibility is not None and stdout_visibility not in VISIBILITIES):
         raise ValueError(f"visibility must be one of {VISIBILITIES}; got {hidden_visibility!r}, {stdout_visibility!r}")
@@ -79,7 +83,8 @@ def gradescope_results(result: SubmissionResult, hidden_visibility: str = HIDDEN
                     "score": case.points,
                     "max_score": case.max_points,
                     "status": "passed" if case.passed else "failed",
-                    "output": code_block(case.message) if case.message else "",
+                    "output": code_block(case.message) if case.message and (hidden_details or not case.hidden)
+                    else "",
                     "output_format": OUTPUT_FORMAT,
                     "visibility": hidden_visibility if case.hidden else PUBLIC_VISIBILITY,
                 }
@@ -115,8 +120,8 @@ def feedback_markdown(result: SubmissionResult) -> str:
         lines.append("")
         if ex.note:
             lines += [f"Note: {markdown_inline(ex.note)}", ""]
-        hidden_n = 0
-        for case in ex.cases:
+        hidden_n, run = 0, 0  # run: failed cases in a row with the same message, said once after the last
+        for i, case in enumerate(ex.cases):
             if case.hidden:
                 hidden_n += 1
                 label = f"hidden case {hidden_n}"
@@ -125,7 +130,12 @@ def feedback_markdown(result: SubmissionResult) -> str:
             status = "passed" if case.passed else "failed"
             lines.append(f"- **{label}** ({points_text(case.points)}/{points_text(case.max_points)}): {status}")
             if not case.passed:
-                lines += ["", markdown_block(case.message, indent="  "), ""]
+                run += 1
+                following = ex.cases[i + 1] if i + 1 < len(ex.cases) else None
+                if following is None or following.passed or following.message != case.message:
+                    said = f"The same for these {run} cases:\n" if run > 1 else ""
+                    lines += ["", markdown_block(said + case.message, indent="  "), ""]
+                    run = 0
         lines.append("")
     if any(c.hidden for ex in result.exercises for c in ex.cases):
         lines.append("Hidden cases count toward the grade; their inputs and expected values are not shown.")
@@ -145,11 +155,12 @@ class ReportWriter:
 
     Files under `out_dir`:
 
-    - `run.json`: the run's metadata, written when the writer is created.
+    - `run.json`: the run's metadata, written when the writer is created;
+      the same line is appended to `runs.jsonl`, the folder's run history.
     - `<submission>/results.json` (Gradescope format) and
       `<submission>/feedback.md`, written by `add`.
-    - `gradebook.csv`: one row per submission added so far, rewritten by
-      every `add`. Columns: submission, assignment, each exercise (in the
+    - `gradebook.csv`: one row per submission added so far (and kept from
+      earlier runs), sorted by submission, rewritten by every `add`. Columns: submission, assignment, each exercise (in the
       order first seen), total, max, problem; an exercise a submission does
       not have is blank.
 
@@ -172,12 +183,26 @@ class ReportWriter:
     def __init__(self, out_dir: Path, run_info: dict | None = None) -> None:
         self.out_dir = Path(out_dir)
         self._lock = threading.Lock()
-        self._used = {RUN_FILE.casefold(), GRADEBOOK_FILE.casefold()}
+        self._used = {RUN_FILE.casefold(), GRADEBOOK_FILE.casefold(), HISTORY_FILE.casefold()}
         self._rows: list[dict[str, str]] = []
         self._exercises: list[str] = []
         self._earlier: set[str] = set()
         self._read_earlier_rows()
         write_atomic(self.out_dir, RUN_FILE, json.dumps(run_info or {}, indent=1, default=str) + "\n")
+        self._append_history(json.dumps(run_info or {}, default=str))
+
+    def _append_history(self, line: str) -> None:
+        """Adds this run to `runs.jsonl` (rewritten atomically: never through a planted link)."""
+        path = self.out_dir / HISTORY_FILE
+        earlier = ""
+        if path.is_file() and not path.is_symlink():
+            try:
+                earlier = path.read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError):
+                earlier = ""
+        if earlier and not earlier.endswith("\n"):
+            earlier += "\n"
+        write_atomic(self.out_dir, HISTORY_FILE, earlier + line + "\n")
 
     def _read_earlier_rows(self) -> None:
         """Keeps the rows of an earlier run into the same folder: a regrade replaces only its own rows."""
@@ -264,6 +289,18 @@ class ReportWriter:
             self._write_gradebook()
         return self.out_dir / folder
 
+    def add_missing(self, students: list[str], assignment: str, max_points: float, problem: str) -> None:
+        """Adds a 0-point row, with `problem` as its note, for each student that has no row yet."""
+        with self._lock:
+            have = {r.get("submission") for r in self._rows if r.get("submission") not in self._earlier}
+            for key in students:
+                if key in have:
+                    continue
+                self._rows = [r for r in self._rows if r.get("submission") != key]  # an earlier run's row
+                self._rows.append({"submission": key, "assignment": assignment, "total": "0",
+                                   "max": f"{round(max_points, 4):g}", "problem": problem})
+            self._write_gradebook()
+
     def _write_files(self, folder: str, results_json: str, feedback: str) -> None:
         write_atomic(self.out_dir, f"{folder}/results.json", results_json)
         write_atomic(self.out_dir, f"{folder}/feedback.md", feedback)
@@ -274,8 +311,9 @@ class ReportWriter:
         buffer = io.StringIO()
         writer = csv.DictWriter(buffer, fieldnames=fields, restval="", extrasaction="ignore")
         writer.writeheader()
+        rows = sorted(self._rows, key=lambda r: (r.get("submission", "").casefold(), r.get("assignment", "")))
         writer.writerows([{k: no_formula(v) if k in ("submission", "assignment", "problem") else encodable(v)
-                           for k, v in row.items()} for row in self._rows])
+                           for k, v in row.items()} for row in rows])
         write_atomic(self.out_dir, GRADEBOOK_FILE, buffer.getvalue())
 
     def finish(self) -> Path:

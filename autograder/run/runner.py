@@ -24,10 +24,9 @@ from typing import Any, Callable
 
 from autograder.rules.watch import call_watched, watched
 from autograder.run.job import Job
-from autograder.run.protocol import LineReader
 from autograder.run.protocol import (
-    CallDone, CallResult, CallStart, CellDone, CellStart, Done, ErrorInfo, Message, SetupFailed, StepResult,
-    write_line,
+    CallDone, CallResult, CallStart, CellDone, CellStart, Done, ErrorInfo, LineReader, Message, SetupFailed,
+    StepResult, write_line,
 )
 
 MAX_ERROR_CHARS = 4000

@@ -429,8 +429,17 @@ def add_one(x):
 '''
 
 KERNEL_FLOOD = '''# GRADED: add_one
+import os
+FLOOD = b'{"kind":"call","index":0,"call":{"ok":true,"value":[' + b"0," * 3_000_000 + b'0],"error":null,"seconds":0}}\\n'
+for fd in range(3, 64):  # straight onto the progress pipe: 3 million values, as fast as the pipe takes them
+    try:
+        if os.readlink(f"/proc/self/fd/{fd}").startswith("pipe:"):
+            os.write(fd, FLOOD)
+    except OSError:
+        pass
+
 def add_one(x):
-    return [0] * 3_000_000
+    return x
 '''
 
 

@@ -116,3 +116,17 @@ def test_a_reference_run_in_the_course_folder_finds_the_student_notebooks_cases(
     monkeypatch.setattr(check_module, "_LOADED", {})
     monkeypatch.chdir(ROOT / "solutions")  # where a reference notebook's kernel starts
     assert set(load_public("A2")["exercises"]) == {e.name for e in A2.exercises}
+
+
+def test_release_refuses_a_notebook_that_carries_no_cases(tmp_path):
+    import nbformat
+
+    from autograder.authoring.assign import release
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell('from autograder.check import checker\n\ncheck = checker("A2")')]
+    (tmp_path / "notebooks").mkdir()
+    nbformat.write(nb, tmp_path / "notebooks" / "A2.ipynb")
+    with pytest.raises(ValueError, match="carries no public cases"):
+        release(tmp_path / "bundle", tmp_path / "notebooks")
+    assert not (tmp_path / "bundle").exists()

@@ -28,6 +28,7 @@ def course(tmp_path, tiny_solutions, monkeypatch):
     monkeypatch.setattr(autograder.grading.driver, "Sandbox", NoSandbox)
     (tmp_path / "good.ipynb").write_text("{}")
     (tmp_path / "essay.py").write_text("print('hi')\n")
+    (tmp_path / "names.csv").write_text("name,section\nal,1\n")
     (tmp_path / "folder").mkdir()
     (tmp_path / "a-file").write_text("x")
     locked = tmp_path / "locked"
@@ -59,6 +60,7 @@ CASES = {
     "unknown --assignment": (lambda t, s: grade(t, s, "--assignment", "Z9"), "no reference notebook for Z9"),
     "missing --solutions": (lambda t, s: grade(t, t / "nowhere"), "--solutions"),
     "missing --roster": (lambda t, s: grade(t, s, "--roster", str(t / "roster.csv")), "--roster"),
+    "roster without a file column": (lambda t, s: grade(t, s, "--roster", str(t / "names.csv")), "needs a column"),
     "missing --root": (lambda t, s: grade(t, s, "--root", str(t / "nowhere")), "--root"),
     "gradescope unknown id": (lambda t, s: ["gradescope", "Z9", "--solutions", str(s), "--out",
                                             str(t / "z.zip")], "no reference notebook for Z9"),

@@ -198,7 +198,12 @@ def test_no_process_of_any_job_survives(hostile):
 def test_nothing_written_outside_the_output_folder(hostile):
     assert hostile["victim"].read_text() == "untouched"
     assert sorted(p.name for p in hostile["canary"].iterdir()) == ["victim.txt"]
-    assert _digest(hostile["solutions"]) == hostile["before"]["solutions"]
+    after = _digest(hostile["solutions"])
+    cache = {name for name in after if name.startswith(".autograder-cache/")}  # the grader's own reference cache
+    assert cache <= {".autograder-cache/T1.json"}, cache
+    grader_uid = NOBODY if hostile["who"] == "user" and os.geteuid() == 0 else os.geteuid()
+    assert all((hostile["solutions"] / name).stat().st_uid == grader_uid for name in cache), cache  # no job wrote it
+    assert {k: v for k, v in after.items() if k not in cache} == hostile["before"]["solutions"]
     assert _digest(hostile["klass"]) == hostile["before"]["class"]
     assert "pwned" not in (hostile["out"] / "gradebook.csv").read_text()
     assert "everyone" not in (hostile["out"] / "gradebook.csv").read_text()

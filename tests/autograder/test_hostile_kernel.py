@@ -5,8 +5,8 @@ The attackers (see `hostile_class.kernel_submissions`): System V IPC, memfds,
 /dev/shm and shared mappings (and a message queue planted by "another
 student"); 205 files of 10 MB; a tree 3,000 folders deep with unreadable
 folders in it; the grader's environment; /etc; the class roster in its own
-memory; a replaced clock; a step that ignores its alarm; a result of 3
-million values. For every run: every row present, no unearned point,
+memory; a replaced clock; a step that ignores its alarm; a message of 3
+million values written straight onto its progress pipe. For every run: every row present, no unearned point,
 honest neighbours keep their exact score, no IPC object, process, cgroup or
 scratch folder is left, and the grading process stays under `CEILING_MB`.
 """
@@ -35,7 +35,7 @@ from test_hostile import NOBODY, ROOT, _processes_of, _readable_by_others, _runs
 from tiny_assignment import CASES, SCALED_SUM, SETUP, notebook
 
 pytestmark = pytest.mark.slow
-CEILING_MB = 600  # the grading process's peak resident size (about 150 MB without the flood)
+CEILING_MB = 250  # the grading process's peak resident size (measured: 67 MB here, 91 MB with a Dask client)
 STEP_FLOOR_S = 15
 JOB_UIDS = range(61000, 61000 + 64 * 61)
 ODD_NAME = b"\xff\xfe-odd\x1b[31m"

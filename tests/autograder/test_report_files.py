@@ -238,3 +238,14 @@ def test_posix_uses_directory_relative_writes():
     from autograder.reports.safe_files import supported
 
     assert supported()
+
+
+def test_hidden_cases_show_pass_or_fail_only_unless_the_instructor_opts_in():
+    r = result("ann", points=0.0)
+    hidden = next(c for c in r.exercises[0].cases if c.hidden)
+    hidden.message = "expected shape (4, 24, 7); hint: multiply after summing"
+    tests = {t["name"]: t for t in gradescope_results(r)["tests"]}
+    assert tests["add_one: hidden case 1"]["output"] == "" and tests["add_one: hidden case 1"]["status"] == "failed"
+    assert "(4, 24, 7)" not in json.dumps(gradescope_results(r))
+    shown = {t["name"]: t for t in gradescope_results(r, hidden_details=True)["tests"]}
+    assert "multiply after summing" in shown["add_one: hidden case 1"]["output"]
