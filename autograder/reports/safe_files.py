@@ -15,6 +15,7 @@ import errno
 import os
 import secrets
 import stat
+import time
 from pathlib import Path, PurePath
 
 _DIR_FLAGS = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_CLOEXEC", 0)
@@ -78,6 +79,29 @@ def _open_child_dir(parent_fd: int, name: str, shown: str) -> int:
 
 def _data_bytes(data: bytes | str) -> bytes:
     return data.encode("utf-8") if isinstance(data, str) else bytes(data)
+
+
+FULL_DISK = {errno.ENOSPC, errno.EDQUOT}
+FULL_DISK_WAIT_S = (0.5, 1.0, 2.0, 4.0, 8.0)
+"""Pauses before each new try when the disk is full: a job that filled it is stopped at its quota and its
+scratch removed within seconds, so an honest neighbour's report waits rather than being lost."""
+
+
+def write_patiently(root: Path, relative: str | PurePath, data: bytes | str,
+                    waits: tuple[float, ...] = FULL_DISK_WAIT_S) -> Path:
+    """`write_atomic`, tried again after each pause in `waits` while the disk is full (about 15 s in all).
+
+    Raises:
+        OSError: still full after the last pause, or any other failure at once.
+    """
+    for pause in waits:
+        try:
+            return write_atomic(root, relative, data)
+        except OSError as exc:
+            if exc.errno not in FULL_DISK:
+                raise
+        time.sleep(pause)
+    return write_atomic(root, relative, data)
 
 
 def write_atomic(root: Path, relative: str | PurePath, data: bytes | str) -> Path:

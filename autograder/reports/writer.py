@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from autograder.reports.results import SubmissionResult
-from autograder.reports.safe_files import write_atomic
+from autograder.reports.safe_files import write_atomic, write_patiently
 from autograder.reports.student_text import (encodable, markdown_block, markdown_inline, printable, spreadsheet_cell,
                                      spreadsheet_unquoted)
 
@@ -302,8 +302,8 @@ class ReportWriter:
             self._write_gradebook()
 
     def _write_files(self, folder: str, results_json: str, feedback: str) -> None:
-        write_atomic(self.out_dir, f"{folder}/results.json", results_json)
-        write_atomic(self.out_dir, f"{folder}/feedback.md", feedback)
+        write_patiently(self.out_dir, f"{folder}/results.json", results_json)
+        write_patiently(self.out_dir, f"{folder}/feedback.md", feedback)
 
     def _write_gradebook(self) -> None:
         """Rewrites gradebook.csv with every row so far (caller holds the lock)."""
@@ -314,7 +314,7 @@ class ReportWriter:
         rows = sorted(self._rows, key=lambda r: (r.get("submission", "").casefold(), r.get("assignment", "")))
         writer.writerows([{k: no_formula(v) if k in ("submission", "assignment", "problem") else encodable(v)
                            for k, v in row.items()} for row in rows])
-        write_atomic(self.out_dir, GRADEBOOK_FILE, buffer.getvalue())
+        write_patiently(self.out_dir, GRADEBOOK_FILE, buffer.getvalue())
 
     def finish(self) -> Path:
         """Writes the gradebook once more (only a header if nothing was added) and returns its path."""
