@@ -69,6 +69,9 @@ def explain_error(error: ErrorInfo, exercise: str, rule_text: str | None = None,
         if error.message.startswith("not run"):
             return "not run: an earlier check of this exercise ran out of time"
         return f"`{exercise}` ran past its time limit ({error.message}): an infinite loop, or far too slow"
+    if error.type == "NotImplementedError" and "symbolic" in error.message and "numpy" in error.message.lower():
+        return (f"`{exercise}` turns a tensor into NumPy (np.* or .numpy()) inside a TensorFlow graph, where its "
+                "values do not exist yet: use TensorFlow ops (`@`, tf.tanh, tf.reduce_sum, ...) throughout")
     if error.type == "NotImplementedError":
         return f"`{exercise}` is not implemented yet (it still raises NotImplementedError)"
     if error.type in ("ExerciseNotFound", "RuleBroken", "SymbolicFailure") and _graders_words(error, exercise, rule_text):

@@ -63,3 +63,12 @@ def test_a_function_returning_numpy_is_told_so_plainly():
 def test_errors_that_are_not_about_shapes_or_dtypes_are_left_to_the_generic_message():
     assert translate("NameError", "name 'W' is not defined") == ""
     assert translate("ValueError", "too many values to unpack (expected 2)") == ""
+
+
+def test_numpy_inside_a_graph_is_not_mistaken_for_a_stub():
+    message = ("Cannot convert a symbolic tf.Tensor (transpose:0) to a numpy array. This error may indicate that "
+               "you're trying to pass a Tensor to a NumPy call, which is not supported.")
+    shown = explain_error(ErrorInfo("NotImplementedError", message), "rnn_forward")
+    assert shown.startswith("`rnn_forward` turns a tensor into NumPy") and "not implemented" not in shown
+    stub = explain_error(ErrorInfo("NotImplementedError", "Replace this line with your code."), "rnn_forward")
+    assert stub == "`rnn_forward` is not implemented yet (it still raises NotImplementedError)"
