@@ -15,7 +15,6 @@ import json
 import os
 import shutil
 import socket
-import stat
 import subprocess
 import sys
 import tempfile
@@ -26,28 +25,12 @@ import nbformat
 import pytest
 
 import hostile_class as hc
+from grading_as import NOBODY, identities, readable_by_others
 from tiny_assignment import ADD_ONE, CASES, SCALED_SUM, SETUP, notebook
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]
-NOBODY = 65534
 FULL = 6.0
-
-
-def _readable_by_others(*paths: str | Path) -> bool:
-    """Whether a user with no relation to root can reach these folders (Python, the venv, this checkout)."""
-    for path in paths:
-        path = Path(path).resolve()
-        for part in [*reversed(path.parents), path]:
-            if not os.stat(part).st_mode & stat.S_IXOTH:
-                return False
-    return True
-
-
-def _runs() -> list[str]:
-    if os.geteuid() != 0:
-        return ["user"]
-    return ["root", "user"] if shutil.which("setpriv") else ["root"]
 
 
 def _digest(folder: Path) -> dict[str, str]:
@@ -72,7 +55,7 @@ def _processes_of(base: Path) -> list[str]:
     return found
 
 
-@pytest.fixture(scope="module", params=_runs())
+@pytest.fixture(scope="module", params=identities())
 def hostile(request):
     who = request.param
     base = Path(tempfile.mkdtemp(prefix="hostile-", dir="/tmp"))
@@ -115,7 +98,7 @@ def hostile(request):
     if who == "user" and os.geteuid() == 0:
         for path in (base, out, *out.iterdir()):
             os.lchown(path, NOBODY, NOBODY)
-        caps = [] if _readable_by_others(sys.base_prefix, sys.prefix, ROOT) else ["--inh-caps=+dac_read_search", "--ambient-caps=+dac_read_search"]
+        caps = [] if readable_by_others(sys.base_prefix, sys.prefix, ROOT) else ["--inh-caps=+dac_read_search", "--ambient-caps=+dac_read_search"]
         cmd = ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups", *caps, *cmd]
         env["HOME"] = str(base)
     started = time.monotonic()

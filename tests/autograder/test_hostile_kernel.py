@@ -31,7 +31,8 @@ import pytest
 
 import hostile_class as hc
 from autograder.run import cgroup
-from test_hostile import NOBODY, ROOT, _processes_of, _readable_by_others, _runs
+from grading_as import NOBODY, identities, readable_by_others
+from test_hostile import ROOT, _processes_of
 from tiny_assignment import CASES, SCALED_SUM, SETUP, notebook
 
 pytestmark = pytest.mark.slow
@@ -102,7 +103,7 @@ def _left_cgroups() -> list[str]:
     return [n for n in names if not Path(f"/proc/{n.rsplit('-', 1)[1]}").exists()]
 
 
-@pytest.fixture(scope="module", params=[(who, where) for who in _runs() for where in ("local", "local:2")],
+@pytest.fixture(scope="module", params=[(who, where) for who in identities() for where in ("local", "local:2")],
                 ids=lambda p: f"{p[0]}-{'dask' if p[1] != 'local' else 'local'}")
 def kernel(request):
     who, where = request.param
@@ -140,7 +141,7 @@ def kernel(request):
     if who == "user" and os.geteuid() == 0:
         for path in (base, out, tmp):
             os.lchown(path, NOBODY, NOBODY)
-        caps = [] if _readable_by_others(sys.base_prefix, sys.prefix, ROOT) else \
+        caps = [] if readable_by_others(sys.base_prefix, sys.prefix, ROOT) else \
             ["--inh-caps=+dac_read_search", "--ambient-caps=+dac_read_search"]
         cmd = ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups", *caps, *cmd]
         env["HOME"] = str(base)
