@@ -133,7 +133,7 @@ def _without_start_up_lines(output: dict) -> dict | None:
 def title_of(nb: nbformat.NotebookNode) -> str:
     for cell in nb.cells:
         if cell.cell_type == "markdown" and cell.source.lstrip().startswith("# "):
-            return cell.source.lstrip()[2:].splitlines()[0].strip()
+            return cell.source.lstrip()[2:].splitlines()[0].strip().replace("`", "")  # as the page shows it
     return "lesson"
 
 

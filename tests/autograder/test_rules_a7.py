@@ -13,7 +13,7 @@ from __future__ import annotations
 import nbformat
 import numpy as np
 import pytest
-from lesson_submissions import (assert_full_marks, assert_others_full, assert_rule_broken, assert_rules_stated,
+from lesson_submissions import (assert_full_marks, assert_rule_broken, assert_rules_stated,
                                 exercise, grade_submissions, kernel_with, rule_text, solution)
 
 from autograder.authoring.student import load_assignment
@@ -439,6 +439,22 @@ def test_reference_beam_is_greedy_at_width_1_and_exhaustive_when_wide():
     assert beats_greedy > 0  # the tables are not all easy
 
 
+def _every_completion(tables: dict, alpha: float, limit: int = 4) -> list[tuple[float, list[int]]]:
+    """Every sequence that ends with the end token (1) or at `limit` tokens, with its normalised score."""
+    complete = []
+
+    def walk(state, token, seq, score):
+        if seq and (seq[-1] == 1 or len(seq) == limit):
+            complete.append((score / len(seq) ** alpha, seq))
+            return
+        s = tables["next_state"][state, token]
+        for a, lp in enumerate(tables["log_probs"][s]):
+            walk(s, a, seq + [a], score + lp)
+
+    walk(0, 0, [], 0.0)
+    return complete
+
+
 def test_reference_beam_picks_the_best_normalised_score_among_what_a_wide_beam_finishes():
     """With a beam wide enough to keep every hypothesis, the winner is the best score / length ** alpha of all
     complete sequences, found here by enumerating them independently of the beam."""
@@ -447,17 +463,7 @@ def test_reference_beam_picks_the_best_normalised_score_among_what_a_wide_beam_f
     for alpha in (0.5, 1.0):
         for _ in range(20):
             tables = ns["toy_tables"](rng, 5, 3, 1, end_shift=1.0)
-            complete = []
-
-            def walk(state, token, seq, score):
-                if seq and (seq[-1] == 1 or len(seq) == 4):
-                    complete.append((score / len(seq) ** alpha, seq))
-                    return
-                s = tables["next_state"][state, token]
-                for a, lp in enumerate(tables["log_probs"][s]):
-                    walk(s, a, seq + [a], score + lp)
-
-            walk(0, 0, [], 0.0)
+            complete = _every_completion(tables, alpha)
             tokens, _ = ns["beam_search"](tables, np.zeros(1, np.int64), 0, 1, 3 ** 4, 4, alpha)
             assert tokens.tolist() == max(complete, key=lambda c: c[0])[1]
 

@@ -59,7 +59,7 @@ def test_a_page_holds_no_solution_and_no_hidden_case(tmp_path):
     sources = "\n".join(c.source for c in nb.cells)
     assert "HIDDEN_CASE" not in sources and "return x + 1" not in sources
     assert "NotImplementedError" in sources and "# GRADED: f" in sources
-    assert builder.title_of(nb) == "T1 · A toy lesson"
+    assert builder.title_of(nb) == "T1 · A toy lesson"  # backticks dropped, as the page shows the title
     page = builder.page(nb, {"seconds": 3.0, "small": True, "headline": {"metric": "m", "value": 0.5}}, "T1")
     assert '<span id="course-headline">m: 0.5</span>' in page and "return x + 1" not in page
 
