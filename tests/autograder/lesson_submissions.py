@@ -17,6 +17,7 @@ import nbformat
 from autograder.authoring.student import load_assignment
 from autograder.grading.pipeline import GradeConfig, Grader
 from autograder.grading.locate import GRADED, first_line
+from autograder.grading.tf_errors import INTERNAL_MARKS
 from autograder.run import Limits
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -45,7 +46,11 @@ def grade_submissions(submissions: dict[str, tuple[str, dict[str, str]]], sandbo
         nbformat.write(with_cells(lesson, cells), folder / f"{name}.ipynb")
         paths.append(folder / f"{name}.ipynb")
     grader = Grader(GradeConfig(ROOT / "solutions", None, 2, Limits()))
-    return {r.submission: r for r in grader.grade(paths, sandbox)}
+    results = {r.submission: r for r in grader.grade(paths, sandbox)}
+    shown = [c.message for r in results.values() for e in r.exercises for c in e.cases]
+    leaks = [m for m in shown if any(mark in m for mark in INTERNAL_MARKS)]
+    assert not leaks, f"TensorFlow's internals reach a student: {leaks[:2]}"  # every lesson's submissions
+    return results
 
 
 def exercise(result, name: str):

@@ -112,3 +112,10 @@ def test_numbers_are_shown_to_six_significant_digits(graded):
 def test_no_feedback_of_these_tests_shows_tensorflow_internals(graded):
     assert len(SEEN) > 50
     assert_no_internals(SEEN)
+
+
+def test_one_message_for_several_cases_is_said_once_by_check_with_their_count():
+    stub = ('# GRADED: rnn_step\ndef rnn_step(x_t, h_prev, W_x, W_h, b_h):\n'
+            '    raise NotImplementedError("Replace this line with your code.")\n')
+    report = str(check("rnn_step", "A2", kernel_with("A2", "rnn_step", stub), quiet=True))
+    assert report.count("is not implemented yet") == 1 and "✗ 3 cases (batch 2, D 3, H 4, " in report, report

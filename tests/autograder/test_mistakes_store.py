@@ -99,3 +99,15 @@ def test_a_mistake_needs_a_sentence_and_a_change_that_applies():
         Mistake("same", [("a", "a")]).variant("a + 1")
     assert Mistake("cell", "def f(): pass").variant("anything") == "def f(): pass"
     assert Mistake("fn", lambda s: s.upper()).variant("abc") == "ABC"
+
+
+def test_one_message_for_several_cases_is_said_once_in_the_feedback_file():
+    from autograder.reports.results import CaseResult, ExerciseResult, SubmissionResult
+    from autograder.reports.writer import feedback_markdown
+
+    same = "`f` is not implemented yet (it still raises NotImplementedError)"
+    cases = [CaseResult("a", False, 0.0, 1.0, False, same), CaseResult("b", False, 0.0, 1.0, False, same),
+             CaseResult("c", True, 0.0, 1.0, False, same), CaseResult("d", False, 1.0, 1.0, True, "passed"),
+             CaseResult("e", False, 0.0, 1.0, False, "other")]
+    text = feedback_markdown(SubmissionResult("s", "T1", [ExerciseResult("f", cases)]))
+    assert text.count(same) == 1 and "The same for these 3 cases:" in text and text.count("other") == 1, text
