@@ -165,8 +165,10 @@ class Grader:
 
         def scored(j: int, run: RunResult) -> None:
             plan = batch.plans[j]
-            why = retry_reason(run, plan.located.cells, self.assignments[plan.assignment].cells,
-                               [str(call.get("exercise", "")) for call in jobs[j].calls])
+            assignment = self.assignments[plan.assignment]
+            why = retry_reason(run, plan.located.cells, assignment.cells,
+                               [str(call.get("exercise", "")) for call in jobs[j].calls],
+                               {ex.name: tuple(ex.needs) for ex in assignment.exercises})
             if j not in again and why is not None:
                 again[j] = why
                 return

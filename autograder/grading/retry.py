@@ -37,8 +37,18 @@ def _timed_out_exercises(run: RunResult, exercise_of_call: list[str]) -> set[str
     return out
 
 
+def _reference_all_the_way(name: str, cells: dict[str, str], reference_cells: dict[str, str],
+                           needs: dict[str, tuple[str, ...]], seen: frozenset[str] = frozenset()) -> bool:
+    """Whether an exercise's cell, and every cell it needs (and they need), is the reference's own code."""
+    if name in seen:
+        return True
+    return (name in cells and name in reference_cells and _same_code(cells[name], reference_cells[name])
+            and all(_reference_all_the_way(n, cells, reference_cells, needs, seen | {name})
+                    for n in needs.get(name, ())))
+
+
 def retry_reason(run: RunResult, cells: dict[str, str], reference_cells: dict[str, str],
-                 exercise_of_call: list[str]) -> str | None:
+                 exercise_of_call: list[str], needs: dict[str, tuple[str, ...]] | None = None) -> str | None:
     """Why `run` deserves one more run, in words for the row, or None.
 
     Args:
@@ -46,11 +56,13 @@ def retry_reason(run: RunResult, cells: dict[str, str], reference_cells: dict[st
         cells: the student's graded cells, by exercise.
         reference_cells: the reference's graded cells, by exercise.
         exercise_of_call: the exercise of each of the job's calls, in order.
+        needs: the exercises each exercise calls (an exercise that calls the student's own slow code
+            ran out of time because of that code, not because of the machine).
     """
     if run.status == "crashed" and run.message.startswith(SIGNALLED):
         return run.message
     slow = [name for name in sorted(_timed_out_exercises(run, exercise_of_call))
-            if name in cells and name in reference_cells and _same_code(cells[name], reference_cells[name])]
+            if _reference_all_the_way(name, cells, reference_cells, needs or {})]
     if slow:
         return f"`{slow[0]}`, written as in the reference, ran out of time (a busy machine)"
     return None

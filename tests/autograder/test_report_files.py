@@ -172,7 +172,7 @@ def test_reserved_names_do_not_clash_with_report_files(tmp_path):
 
 
 def test_concurrent_adds_keep_every_row(tmp_path, monkeypatch):
-    import autograder.reports.writer as report_module
+    import autograder.reports.safe_files as files_module
 
     written_rows: list[int] = []  # rows in each gradebook, in the order they landed
 
@@ -183,7 +183,7 @@ def test_concurrent_adds_keep_every_row(tmp_path, monkeypatch):
             written_rows.append(data.count("\n") - 1)
         return path
 
-    monkeypatch.setattr(report_module, "write_atomic", slow_write)
+    monkeypatch.setattr(files_module, "write_atomic", slow_write)  # every report goes through it
     out = tmp_path / "out"
     writer = ReportWriter(out)
     barrier = threading.Barrier(8)

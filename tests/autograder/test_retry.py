@@ -78,3 +78,13 @@ def test_reference_identical_code_that_ran_out_of_time_gets_a_second_run(grader,
     runner = ScriptedRunner({"busy": [add_one_timed_out()] * 2})
     result = grader.grade([path], runner)[0]
     assert runner.runs["busy"] == 2 and "written as in the reference" in result.problem
+
+
+def test_reference_code_slowed_by_the_students_own_callee_is_not_rerun(grader, tmp_path):
+    looping = "# GRADED: add_one\ndef add_one(x):\n    while True:\n        pass\n"
+    path = _write(tmp_path, "slow_callee", looping, SCALED_SUM)  # scaled_sum is the reference's, but calls add_one
+    late = CallResult(False, None, ErrorInfo("StepTimeLimit", "stopped after 1 s", "", True), 1.0)
+    run = RunResult("ok", "", {"add_one": StepResult(True), "scaled_sum": StepResult(True)}, [late] * 5)
+    runner = ScriptedRunner({"slow_callee": [run]})
+    grader.grade([path], runner)
+    assert runner.runs["slow_callee"] == 1
