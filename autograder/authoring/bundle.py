@@ -79,16 +79,31 @@ def build_bundle(config: BundleConfig, solutions: Path, out: Path, source: Path 
         raise ValueError(f"no reference notebook {reference} for assignment {config.assignment!r}")
     out = Path(out)
     requirements = "\n".join(pinned_requirements()) + "\n"
+    stored = store_reference_results(reference, config)
     with tempfile.TemporaryDirectory() as tmp:
         wheel = build_wheel(Path(tmp), source)
         out.parent.mkdir(parents=True, exist_ok=True)
         partial = out.with_name(out.name + ".partial")
-        _write_zip(partial, config, reference, wheel, requirements)
+        _write_zip(partial, config, reference, wheel, requirements, stored)
         partial.replace(out)
     return out
 
 
-def _write_zip(out: Path, config: BundleConfig, reference: Path, wheel: Path, requirements: str) -> None:
+def store_reference_results(reference: Path, config: BundleConfig) -> Path | None:
+    """Runs the reference once (or finds its results stored) so that every Gradescope container starts with
+    them: each submission there runs in a fresh container, which would otherwise run the reference again."""
+    from autograder.authoring.student import load_assignment
+    from autograder.grading.reference import cache_path, reference_results
+    from autograder.run import Limits
+
+    reference_results(load_assignment(reference), Limits(timeout_s=max(config.timeout_s, 300.0),
+                                                         memory_mb=config.memory_mb), reference.parent)
+    path = cache_path(reference.parent, config.assignment)
+    return path if path.is_file() else None
+
+
+def _write_zip(out: Path, config: BundleConfig, reference: Path, wheel: Path, requirements: str,
+               stored: Path | None = None) -> None:
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as bundle:
         for name in SCRIPTS:
             info = zipfile.ZipInfo(name)
@@ -96,5 +111,7 @@ def _write_zip(out: Path, config: BundleConfig, reference: Path, wheel: Path, re
             bundle.writestr(info, (TEMPLATES / name).read_text())
         bundle.writestr("config.json", json.dumps(asdict(config), indent=1) + "\n")
         bundle.write(reference, f"solutions/{reference.name}")
+        if stored is not None:  # keyed by the reference, its cases and the pinned versions: stale means rerun
+            bundle.write(stored, f"solutions/{stored.parent.name}/{stored.name}")
         bundle.write(wheel, f"wheels/{wheel.name}")
         bundle.writestr("requirements.txt", requirements)

@@ -42,6 +42,8 @@ from autograder.grading.mistakes import attach, parse_variant, variant_steps
 from autograder.run import Cell, Job, Limits, Sandbox
 
 CACHE_DIR = ".autograder-cache"
+MIN_SCALE = 0.25
+"""Stored step times shrink at most this much on a faster machine (a calibration is a few milliseconds)."""
 FORMAT = 2
 _MEMORY: dict[str, "ReferenceRun"] = {}
 _LOCK = threading.Lock()
@@ -68,8 +70,9 @@ class ReferenceRun:
     speed_s: float
 
     def scaled_seconds(self) -> dict[tuple[str, str], float]:
-        """The step times as this machine would take them now (never below the stored ones)."""
-        factor = max(1.0, machine_speed() / self.speed_s) if self.speed_s > 0 else 1.0
+        """The step times as this machine would take them now: longer on a slower or busier machine, shorter
+        on a faster or quieter one than the machine that stored them (at most `MIN_SCALE` times shorter)."""
+        factor = max(MIN_SCALE, machine_speed() / self.speed_s) if self.speed_s > 0 else 1.0
         return {key: value * factor for key, value in self.seconds.items()}
 
 

@@ -40,7 +40,15 @@ def test_the_zip_holds_what_gradescope_runs_and_one_reference(bundle, tiny_solut
     from autograder import __version__
 
     wheel = f"wheels/keras_seq_course-{__version__}-py3-none-any.whl"
-    assert names == {"setup.sh", "run_autograder", "config.json", "solutions/T1.ipynb", "requirements.txt", wheel}
+    stored = "solutions/.autograder-cache/T1.json"  # every fresh container grades without rerunning the reference
+    assert names == {"setup.sh", "run_autograder", "config.json", "solutions/T1.ipynb", "requirements.txt", wheel,
+                     stored}
+    with zipfile.ZipFile(bundle) as z:
+        kept = json.loads(z.read(stored))
+    from autograder.authoring.student import load_assignment
+    from autograder.grading.reference import cache_key
+
+    assert kept["key"] == cache_key(load_assignment(tiny_solutions / "T1.ipynb")) and kept["expected"]
     assert mode & 0o111 and config["hidden_visibility"] == "after_due_date" and config["hidden_details"] is False
     assert all("==" in line for line in requirements) and any(r.startswith("tensorflow-cpu==") for r in requirements)
     assert not [r for r in requirements if r.startswith(("tensorflow-datasets", "matplotlib", "pyarrow"))]
