@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-import numpy as np
+from autograder.run.probes.training import optimizer_from, run_steps
 
 MODEL_CLASS = "ToyLM"
 """The name of the step model's class in the notebook's namespace (defined by A6's set-up cell)."""
@@ -99,23 +99,12 @@ def train_step(namespace: dict, call: dict) -> dict:
     Raises:
         TypeError: the student's function does not return a pair.
     """
-    import keras
     import tensorflow as tf
 
-    from autograder.run.plain import to_plain
 
     fn, args = _function_and_args(namespace, call)
     model_spec, optimizer_spec, x, y, clip_norm, steps = args
     model = small_lm(**model_spec)
-    optimizer = keras.optimizers.get({"class_name": optimizer_spec["class_name"],
-                                      "config": dict(optimizer_spec["config"])})
+    optimizer = optimizer_from(optimizer_spec)
     x, y = tf.constant(x), tf.constant(y)
-    losses, norms = [], []
-    for _ in range(int(steps)):
-        out = fn(model, optimizer, x, y, clip_norm)
-        if not isinstance(out, (tuple, list)) or len(out) != 2:
-            raise TypeError(f"`{call['function']}` must return (loss, grad_norm), got {type(out).__name__}")
-        losses.append(float(np.asarray(out[0])))
-        norms.append(float(np.asarray(out[1])))
-    weights = [np.asarray(w.numpy()) for w in model.weights]
-    return {"value": to_plain({"loss": losses, "grad_norm": norms, "weights": weights})}
+    return run_steps(lambda: fn(model, optimizer, x, y, clip_norm), steps, call["function"], model)

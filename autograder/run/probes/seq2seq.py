@@ -20,6 +20,8 @@ from typing import Any
 
 import numpy as np
 
+from autograder.run.probes.training import optimizer_from, run_steps
+
 
 def small_seq2seq(in_vocab: int, out_vocab: int, embed_dim: int, hidden: int) -> Any:
     """A small conditional next-token model with deterministic weights.
@@ -81,26 +83,16 @@ def train_step(namespace: dict, call: dict) -> dict:
     Raises:
         TypeError: the student's function does not return a pair.
     """
-    import keras
     import tensorflow as tf
 
     from autograder.run.probes.lookup import find_function
-    from autograder.run.plain import to_plain
     from autograder.run.probes.call import as_argument
 
     fn = find_function(namespace, call["function"])
     args = [as_argument(a, tensors=False) for a in call.get("args", [])]
     model_spec, optimizer_spec, x, decoder_inputs, targets, end_id, clip_norm, steps = args
     model = small_seq2seq(**model_spec)
-    optimizer = keras.optimizers.get({"class_name": optimizer_spec["class_name"],
-                                      "config": dict(optimizer_spec["config"])})
+    optimizer = optimizer_from(optimizer_spec)
     x, decoder_inputs, targets = tf.constant(x), tf.constant(decoder_inputs), tf.constant(targets)
-    losses, norms = [], []
-    for _ in range(int(steps)):
-        out = fn(model, optimizer, x, decoder_inputs, targets, int(end_id), float(clip_norm))
-        if not isinstance(out, (tuple, list)) or len(out) != 2:
-            raise TypeError(f"`{call['function']}` must return (loss, grad_norm), got {type(out).__name__}")
-        losses.append(float(np.asarray(out[0])))
-        norms.append(float(np.asarray(out[1])))
-    weights = [np.asarray(w.numpy()) for w in model.weights]
-    return {"value": to_plain({"loss": losses, "grad_norm": norms, "weights": weights})}
+    return run_steps(lambda: fn(model, optimizer, x, decoder_inputs, targets, int(end_id), float(clip_norm)),
+                     steps, call["function"], model)
