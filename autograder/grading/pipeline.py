@@ -174,7 +174,7 @@ class Grader:
                 return
             result = self.score(batch.results[plan.index], plan, run)
             if j in again and why is not None:
-                note = after_retry_note(again[j], run, why)
+                note = after_retry_note(again[j], why)
                 result.problem = f"{result.problem}; {note}" if result.problem else note
             batch.deliver(result)
 

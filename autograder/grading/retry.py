@@ -68,7 +68,7 @@ def retry_reason(run: RunResult, cells: dict[str, str], reference_cells: dict[st
     return None
 
 
-def after_retry_note(first_reason: str, second: RunResult, still: str | None) -> str:
+def after_retry_note(first_reason: str, still: str | None) -> str:
     """What the row says after the second run: nothing when it went well."""
     if still is None:
         return ""

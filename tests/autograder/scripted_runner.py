@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import nbformat
+
+from tiny_assignment import ADD_ONE, CASES, SCALED_SUM, SETUP, notebook
+from autograder.authoring.student import load_assignment
+from autograder.grading import pipeline
+from autograder.grading.reference import ReferenceRun
 from autograder.run import RunResult
 
 
@@ -18,3 +24,13 @@ class ScriptedRunner:
             result = self.script[label][min(self.runs[label], len(self.script[label]) - 1)]
             self.runs[label] += 1
             on_result(i, result)
+
+
+def tiny_grader(folder, monkeypatch, value: float) -> "pipeline.Grader":
+    """A grader of the tiny assignment whose reference answers `value` on every case (no sandbox runs)."""
+    folder.mkdir()
+    nbformat.write(notebook(SETUP, CASES, ADD_ONE, SCALED_SUM), folder / "T1.ipynb")
+    assignment = load_assignment(folder / "T1.ipynb")
+    expected = {(ex.name, c.name): {"value": value} for ex in assignment.exercises for c in ex.cases}
+    monkeypatch.setattr(pipeline, "reference_results", lambda *a, **k: ReferenceRun(expected, {}, 1.0))
+    return pipeline.Grader(pipeline.GradeConfig(folder, "T1", 1))

@@ -5,23 +5,15 @@ from __future__ import annotations
 import nbformat
 import pytest
 
-from scripted_runner import ScriptedRunner
-from tiny_assignment import ADD_ONE, CASES, SCALED_SUM, SETUP, notebook
-from autograder.authoring.student import load_assignment
+from scripted_runner import ScriptedRunner, tiny_grader
+from tiny_assignment import ADD_ONE, SCALED_SUM, SETUP, notebook
 from autograder.grading import pipeline
-from autograder.grading.reference import ReferenceRun
 from autograder.run import CallResult, RunResult, StepResult
 
 
 @pytest.fixture()
 def grader(tmp_path, monkeypatch):
-    folder = tmp_path / "solutions"
-    folder.mkdir()
-    nbformat.write(notebook(SETUP, CASES, ADD_ONE, SCALED_SUM), folder / "T1.ipynb")
-    assignment = load_assignment(folder / "T1.ipynb")
-    expected = {(ex.name, c.name): {"value": 1.0} for ex in assignment.exercises for c in ex.cases}
-    monkeypatch.setattr(pipeline, "reference_results", lambda *a, **k: ReferenceRun(expected, {}, 1.0))
-    return pipeline.Grader(pipeline.GradeConfig(folder, "T1", 1))
+    return tiny_grader(tmp_path / "solutions", monkeypatch, 1.0)
 
 
 def test_the_entry_is_the_median_of_its_runs(grader, tmp_path):

@@ -7,13 +7,10 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from tiny_assignment import ADD_ONE, CASES, SCALED_SUM, SETUP, notebook
-from autograder.authoring.student import load_assignment
-from autograder.grading import pipeline
-from autograder.grading.reference import ReferenceRun
+from tiny_assignment import ADD_ONE, SCALED_SUM, SETUP, notebook
 from autograder.grading.retry import retry_reason
 from autograder.run import CallResult, ErrorInfo, RunResult, StepResult
-from scripted_runner import ScriptedRunner
+from scripted_runner import ScriptedRunner, tiny_grader
 
 
 
@@ -31,13 +28,7 @@ def add_one_timed_out() -> RunResult:
 
 @pytest.fixture()
 def grader(tmp_path, monkeypatch):
-    folder = tmp_path / "solutions"
-    folder.mkdir()
-    nbformat.write(notebook(SETUP, CASES, ADD_ONE, SCALED_SUM), folder / "T1.ipynb")
-    assignment = load_assignment(folder / "T1.ipynb")
-    fake = ReferenceRun({(ex.name, c.name): {"value": 0.0} for ex in assignment.exercises for c in ex.cases}, {}, 1.0)
-    monkeypatch.setattr(pipeline, "reference_results", lambda *a, **k: fake)
-    return pipeline.Grader(pipeline.GradeConfig(folder, "T1", 1))
+    return tiny_grader(tmp_path / "solutions", monkeypatch, 0.0)
 
 
 def _write(tmp_path: Path, name: str, *cells: str) -> Path:
