@@ -19,6 +19,8 @@ import csv
 import os
 from pathlib import Path
 
+from autograder.grading.owned import absolute
+
 FILE_COLUMNS = ("file", "path", "notebook")
 STUDENT_COLUMNS = ("student", "student_id", "id", "login")
 
@@ -59,7 +61,7 @@ def read_roster(path: Path) -> dict[Path, str]:
     for row in rows:
         file, student = (row.get(file_col) or "").strip(), (row.get(student_col) or "").strip()
         if file and student:
-            out[Path(os.path.abspath(path.parent / file))] = student
+            out[absolute(path.parent / file)] = student
     return out
 
 
@@ -71,14 +73,14 @@ def common_root(paths: list[Path]) -> Path:
 
 def path_key(path: Path, root: Path, assignments: frozenset[str] = frozenset()) -> str:
     """A file's key from where it sits under `root` (see the module's docstring)."""
-    path = Path(os.path.abspath(path))  # a link is keyed by its own path, never by its target's
+    path = absolute(path)  # a link is keyed by its own path, never by its target's
     try:
-        parts = path.relative_to(os.path.abspath(root)).parts
+        parts = path.relative_to(absolute(root)).parts
     except ValueError:
         parts = (path.name,)
     if "submitted" not in parts[:-1] and layout_assignment(path) is not None:  # nbgrader's, under `root`
-        absolute = path.parts
-        return absolute[len(absolute) - absolute[::-1].index("submitted")]
+        whole = path.parts
+        return whole[len(whole) - whole[::-1].index("submitted")]
     if len(parts) == 1 and path.stem in assignments:  # `<student>/A2.ipynb`, given alone
         return path.parent.name
     if "submitted" in parts[:-1]:
@@ -114,11 +116,11 @@ def student_keys(paths: list[Path], root: Path | None = None, roster: Path | Non
     keys: list[str] = []
     used: set[str] = set()
     for path in paths:
-        key = printable_key(mapping.get(Path(os.path.abspath(path))) or path_key(Path(path), base,
+        key = printable_key(mapping.get(absolute(path)) or path_key(Path(path), base,
                                                                                  frozenset(assignments)))
         if key in used:
             try:
-                key = Path(os.path.abspath(path)).relative_to(os.path.abspath(base)).with_suffix("").as_posix()
+                key = absolute(path).relative_to(absolute(base)).with_suffix("").as_posix()
             except ValueError:
                 key = Path(path).with_suffix("").as_posix()
             key = printable_key(key)
@@ -133,7 +135,7 @@ def student_keys(paths: list[Path], root: Path | None = None, roster: Path | Non
 
 def layout_assignment(path: Path) -> str | None:
     """The assignment nbgrader's layout names for a file (`submitted/<student>/<assignment>/...`), or None."""
-    parts = Path(os.path.abspath(path)).parts
+    parts = absolute(path).parts
     if "submitted" not in parts[:-1]:
         return None
     after = parts[len(parts) - 1 - parts[::-1].index("submitted") + 1:]
