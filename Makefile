@@ -46,7 +46,7 @@ browser:  ## Chromium and its WebDriver for the pages' browser test (Debian pack
 	else echo "chromium and chromedriver are missing and cannot be installed here (needs root and apt-get):"; \
 		echo "the browser test of tests/site will skip"; fi
 
-site: $(STAMP) browser  ## the reference lessons, executed (cached in build/executed), as web pages in build/site
+site: $(STAMP) browser  ## the reference lessons, executed (cached in build/executed), as web pages in build/site (MathJax beside them)
 	TF_CPP_MIN_LOG_LEVEL=2 $(BIN)/python tools/build_site.py --out build/site
 	TF_CPP_MIN_LOG_LEVEL=2 $(BIN)/python -m pytest -q tests/site
 

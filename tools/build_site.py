@@ -11,6 +11,11 @@ executes each lesson once for both. nbconvert's HTML exporter turns each copy
 into a page with its printed output and plots; `index.html` holds the course
 map with each lesson's headline.
 
+The formulas are typeset by MathJax from a copy beside the pages (`mathjax/`,
+taken from the `jupyter-server-mathjax` package of the `test` extra), so the
+pages read the same offline as online. Without that package the pages fall
+back to nbconvert's MathJax on a CDN, and say so when they are built.
+
 The pages never publish a solution: each graded region is replaced by the
 stub students get, and cells tagged solution-only (the hidden cases among
 them) are left out, exactly as `autograder assign` does.
@@ -21,9 +26,11 @@ from __future__ import annotations
 import argparse
 import hashlib
 import html
+import importlib.util
 import json
 import os
 import re
+import shutil
 import sys
 from pathlib import Path
 
@@ -36,6 +43,11 @@ if str(ROOT) not in sys.path:
 EXECUTED = ROOT / "build" / "executed"
 SITE = ROOT / "build" / "site"
 RUN_KEY = "course_run"  # metadata of an executed copy: its cache key, seconds, headline, error
+MATHJAX = "mathjax"  # the folder beside the pages that holds the local MathJax
+# MathJax 2.7 as jupyter-server-mathjax ships it: this combined configuration, and only the STIX web fonts.
+MATHJAX_CONFIG = "TeX-AMS-MML_HTMLorMML-full,Safe"
+MATHJAX_FONTS = ('<script type="text/javascript">window.MathJax = {"HTML-CSS": {availableFonts: [], '
+                 'webFont: "STIX-Web", imageFont: null}};</script>')
 
 
 def run_key(solution: Path, overrides: dict, small: bool) -> str:
@@ -147,12 +159,40 @@ def headline_text(headline: dict | None) -> str:
     return f"{headline.get('metric', 'headline')}: {shown}{target}"
 
 
-def page(nb: nbformat.NotebookNode, record: dict, lesson: str) -> str:
-    """One lesson's HTML page: nbconvert's `lab` template, with a banner holding the headline."""
+def mathjax_source() -> Path | None:
+    """The folder of MathJax files that the `jupyter-server-mathjax` package ships, or None without it."""
+    spec = importlib.util.find_spec("jupyter_server_mathjax")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    static = Path(next(iter(spec.submodule_search_locations))) / "static"
+    return static if (static / "MathJax.js").is_file() else None
+
+
+def copy_mathjax(out: Path) -> str | None:
+    """Copies MathJax beside the pages in `out` (once: an up-to-date copy is kept) and returns the pages' URL for
+    it, relative to them; None when the package is missing (the pages then load MathJax from nbconvert's CDN)."""
+    source = mathjax_source()
+    if source is None:
+        return None
+    target = out / MATHJAX
+    if not (target / "MathJax.js").is_file() or (target / "MathJax.js").read_bytes() != (source / "MathJax.js").read_bytes():
+        shutil.rmtree(target, ignore_errors=True)
+        shutil.copytree(source, target, ignore=shutil.ignore_patterns("__pycache__"))
+    return f"{MATHJAX}/MathJax.js?config={MATHJAX_CONFIG}"
+
+
+def page(nb: nbformat.NotebookNode, record: dict, lesson: str, mathjax_url: str | None = None) -> str:
+    """One lesson's HTML page: nbconvert's `lab` template, with a banner holding the headline.
+
+    `mathjax_url` (relative to the page) is a local MathJax 2.7 from `copy_mathjax`; None keeps nbconvert's CDN.
+    """
     from nbconvert import HTMLExporter
 
-    exporter = HTMLExporter(template_name="lab")
+    exporter = HTMLExporter(template_name="lab", **({"mathjax_url": mathjax_url} if mathjax_url else {}))
     body, _ = exporter.from_notebook_node(nb)
+    if mathjax_url:  # the package ships no TeX web fonts: tell MathJax, before it loads, to use its STIX ones
+        loader = f'<script src="{mathjax_url}">'
+        body = body.replace(loader, MATHJAX_FONTS + "\n" + loader, 1)
     parameters = "CI (small) parameters" if record.get("small") else "default parameters"
     banner = (
         '<nav id="course-banner" style="font-family: sans-serif; padding: 0.6em 1em; background: #eef3f8; '
@@ -199,13 +239,17 @@ def build(out: Path = SITE, small: bool = True, only: list[str] | None = None, f
     if only:
         solutions = [s for s in solutions if s.stem in only]
     out.mkdir(parents=True, exist_ok=True)
+    mathjax_url = copy_mathjax(out)
+    if mathjax_url is None:
+        print("  jupyter-server-mathjax is not installed (pip install -e '.[test]'): the pages load MathJax from a "
+              "CDN, and show raw $...$ formulas offline", flush=True)
     rows, written = [], []
     for solution in solutions:
         executed = nbformat.read(ensure_executed(solution, small, folder), as_version=4)
         record = dict(executed.metadata.get(RUN_KEY, {}))
         title = title_of(executed)
         target = out / f"{solution.stem}.html"
-        target.write_text(page(publishable(executed), record, solution.stem), encoding="utf-8")
+        target.write_text(page(publishable(executed), record, solution.stem, mathjax_url), encoding="utf-8")
         rows.append((solution.stem, title, record))
         written.append(target)
     index = out / "index.html"

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import nbformat
+import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -78,3 +79,27 @@ def test_tensorflows_start_up_lines_are_left_out_of_a_page():
     outputs = builder.publishable(nb).cells[0].outputs
     assert [o["text"] for o in outputs] == ["UserWarning: something the reader should see\n",
                                           "I0000 kept: stdout is the lesson's own\n"]
+
+
+def test_pages_load_mathjax_from_a_copy_beside_them(tmp_path):
+    if builder.mathjax_source() is None:
+        pytest.skip("jupyter-server-mathjax (the `test` extra) is not installed: pip install -e '.[test]'")
+    url = builder.copy_mathjax(tmp_path)
+    assert url.startswith(f"{builder.MATHJAX}/MathJax.js?config=")
+    assert (tmp_path / builder.MATHJAX / "MathJax.js").is_file()
+    assert (tmp_path / builder.MATHJAX / "config" / f"{builder.MATHJAX_CONFIG.split(',')[0]}.js").is_file()
+    assert builder.copy_mathjax(tmp_path) == url  # a second build keeps the copy
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_markdown_cell("# T1 · Math\n\nThe uniform model: $\\mathrm{PP} = V$.")]
+    page = builder.page(nb, {"seconds": 1.0, "small": True}, "T1", url)
+    assert f'<script src="{url}">' in page and "libs/mathjax" not in page
+    assert page.index(builder.MATHJAX_FONTS) < page.index(f'<script src="{url}">')  # fonts set before it loads
+
+
+def test_without_the_package_the_pages_fall_back_to_the_cdn(tmp_path, monkeypatch):
+    monkeypatch.setattr(builder, "mathjax_source", lambda: None)
+    assert builder.copy_mathjax(tmp_path) is None and not (tmp_path / builder.MATHJAX).exists()
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_markdown_cell("$x$")]
+    page = builder.page(nb, {"seconds": 1.0, "small": True}, "T1", None)
+    assert "libs/mathjax" in page  # nbconvert's default, on a CDN

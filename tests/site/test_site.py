@@ -3,7 +3,8 @@
 The pages are built with the notebooks' CI parameters from the executed copies that
 tests/notebooks/test_execute.py keeps in build/executed (a lesson without a valid copy is
 executed here). The browser test drives Debian's Chromium through selenium and its
-chromedriver; `make browser` (a step of `make site` and `make test`) installs both when it can,
+chromedriver, with no network (so every formula must be typeset by the MathJax copied beside
+the pages); `make browser` (a step of `make site` and `make test`) installs both when it can,
 and the test skips, saying why, only where they cannot be had.
 """
 
@@ -12,6 +13,7 @@ from __future__ import annotations
 import html
 import importlib.util
 import os
+import re
 import shutil
 import sys
 from pathlib import Path
@@ -103,6 +105,24 @@ def browser(tmp_path_factory):
     driver.quit()
 
 
+# MathJax 2 keeps each formula's TeX in a <script type="math/tex"> and puts its typeset element,
+# id "<script id>-Frame", beside it. False until MathJax has loaded and finished its queue.
+TYPESET_JS = """
+const hub = window.MathJax && window.MathJax.Hub;
+if (!hub || !hub.queue || hub.queue.pending || hub.queue.running) return false;
+const scripts = Array.from(document.querySelectorAll('script[type^="math/tex"]'));
+if (!scripts.length) return false;
+const typeset = scripts.filter(s => s.id && document.getElementById(s.id + '-Frame')).length;
+return [scripts.length, typeset, document.querySelectorAll('.MathJax_Error, merror').length];
+"""
+
+
+def _has_formulas(solution: Path) -> bool:
+    """Whether the lesson's markdown holds a $...$ or $$...$$ formula."""
+    nb = nbformat.read(solution, as_version=4)
+    return any(re.search(r"\$[^$\s][^$]*\$", c.source) for c in nb.cells if c.cell_type == "markdown")
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("solution", SOLUTIONS, ids=[p.stem for p in SOLUTIONS])
 def test_each_page_renders_its_figures_and_headline(pages, browser, solution):
@@ -123,6 +143,10 @@ def test_each_page_renders_its_figures_and_headline(pages, browser, solution):
     assert headline.is_displayed() and headline.text == builder.headline_text(record["headline"])
     title = builder.title_of(nbformat.read(solution, as_version=4))
     assert any(title in h.text for h in browser.find_elements(By.TAG_NAME, "h1")), f"no heading {title!r}"
+    if _has_formulas(solution):  # typeset by the MathJax beside the pages: the browser here has no network
+        formulas, typeset, errors = WebDriverWait(browser, 60).until(lambda d: d.execute_script(TYPESET_JS))
+        assert formulas > 0 and typeset == formulas and errors == 0, (
+            f"{solution.stem}: {typeset} of {formulas} formulas typeset by MathJax, {errors} errors")
     shots = SITE / "screenshots"
     shots.mkdir(parents=True, exist_ok=True)
     assert browser.save_screenshot(str(shots / f"{solution.stem}.png"))
