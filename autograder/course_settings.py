@@ -12,7 +12,10 @@ notebooks = "notebooks"          # generated student notebooks
 timeout_s = 60
 memory_mb = 3072
 
-[canvas_columns]                 # the Canvas column of each assignment
+[names]                          # each assignment's name: the summary's header, `new`'s title,
+A2 = "A vanilla RNN on tf.scan"  # and the Canvas column when [canvas_columns] names none ("A2: A vanilla ...")
+
+[canvas_columns]                 # the Canvas column of each assignment (with its Canvas ID, to update it)
 A2 = "A2: a vanilla RNN (4821)"
 ```
 
@@ -39,6 +42,7 @@ class CourseSettings:
         install: what the notebooks' set-up cell installs on Colab.
         solutions, notebooks: the folders of reference and student notebooks.
         timeout_s, memory_mb: per-submission limits for `grade` and `gradescope`.
+        names: assignment id -> the assignment's name (`assignment_title` says how it is shown).
         canvas_columns: assignment id -> Canvas column header.
         path: the file read, if any.
     """
@@ -48,8 +52,19 @@ class CourseSettings:
     notebooks: str | None = None
     timeout_s: float | None = None
     memory_mb: int | None = None
+    names: dict[str, str] = field(default_factory=dict)
     canvas_columns: dict[str, str] = field(default_factory=dict)
     path: Path | None = None
+
+    def title(self, assignment: str) -> str:
+        """How the assignment is shown: `A2: A vanilla RNN on tf.scan`, or the id alone when it has no name."""
+        return assignment_title(assignment, self.names)
+
+
+def assignment_title(assignment: str, names: dict[str, str] | None = None) -> str:
+    """`<id>: <name>` when `names` names the assignment, else the id."""
+    name = (names or {}).get(assignment, "").strip()
+    return f"{assignment}: {name}" if name else assignment
 
 
 TOP_KEYS = {"install": str, "solutions": str, "notebooks": str}
@@ -73,7 +88,7 @@ def load_settings(path: Path | None = None) -> CourseSettings:
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise InputError(f"{path} is not readable TOML ({exc}): expected settings as in {FILE_NAME}'s docs") \
             from None
-    known = {*TOP_KEYS, "limits", "canvas_columns"}
+    known = {*TOP_KEYS, "limits", "names", "canvas_columns"}
     unknown = sorted(set(data) - known)
     if unknown:
         raise InputError(f"{path}: unknown setting {unknown[0]!r}; expected one of {', '.join(sorted(known))}")
@@ -91,8 +106,13 @@ def load_settings(path: Path | None = None) -> CourseSettings:
     extra = sorted(set(limits) - set(LIMIT_KEYS))
     if extra:
         raise InputError(f"{path}: unknown setting limits.{extra[0]}; expected {', '.join(LIMIT_KEYS)}")
-    columns = _table(path, "canvas_columns", data)
-    values["canvas_columns"] = {str(k): _typed(path, f"canvas_columns.{k}", v, str) for k, v in columns.items()}
+    for key in ("names", "canvas_columns"):
+        table = _table(path, key, data)
+        values[key] = {str(k): _typed(path, f"{key}.{k}", v, str) for k, v in table.items()}
+        blank = [k for k, v in values[key].items() if not v.strip()]
+        if blank:
+            raise InputError(f"{path}: {key}.{blank[0]} is empty: expected the text to show, e.g. "
+                             f"{blank[0]} = \"A vanilla RNN\"")
     return CourseSettings(**values, path=path)
 
 

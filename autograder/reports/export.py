@@ -85,14 +85,17 @@ def read_gradebook(path: Path) -> list[dict[str, str]]:
 
 
 def canvas_csv(rows: list[dict[str, str]], students: dict[str, Student] | None = None,
-               columns: dict[str, str] | None = None) -> str:
+               columns: dict[str, str] | None = None, names: dict[str, str] | None = None) -> str:
     """The text of a Canvas gradebook import.
 
     Args:
         rows: gradebook rows (`submission` is the student's key).
         students: Canvas identities by key (from the roster); others use the key as SIS User ID.
-        columns: assignment id -> the Canvas column header (default: the id).
+        columns: assignment id -> the Canvas column header (default: `<id>: <name>` from `names`, else the id).
+        names: assignment id -> the assignment's name (the course settings' `[names]`).
     """
+    from autograder.course_settings import assignment_title
+
     students, columns = students or {}, columns or {}
     assignments = list(dict.fromkeys(row["assignment"] for row in rows if row.get("assignment")))
     maxima = {a: max(float(r["max"] or 0) for r in rows if r["assignment"] == a) for a in assignments}
@@ -101,7 +104,7 @@ def canvas_csv(rows: list[dict[str, str]], students: dict[str, Student] | None =
         scores.setdefault(row["submission"], {})[row["assignment"]] = row["total"]
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow([*CANVAS_COLUMNS, *(columns.get(a, a) for a in assignments)])
+    writer.writerow([*CANVAS_COLUMNS, *(columns.get(a) or assignment_title(a, names) for a in assignments)])
     writer.writerow([POINTS_POSSIBLE, "", "", "", "", *(f"{maxima[a]:g}" for a in assignments)])
     for key in students:
         if key not in scores:  # on the roster, never submitted: 0, as nbgrader's export writes
@@ -115,8 +118,11 @@ def canvas_csv(rows: list[dict[str, str]], students: dict[str, Student] | None =
 
 
 def export(out_dir: Path, kinds: list[str], roster: Path | None = None,
-           columns: dict[str, str] | None = None) -> list[Path]:
+           columns: dict[str, str] | None = None, names: dict[str, str] | None = None) -> list[Path]:
     """Writes the asked-for exports of the gradebook in `out_dir`; returns their paths.
+
+    `columns` (kept across runs in `lms.json`) name the Canvas columns; an assignment without one is
+    shown by its name from `names` (`A2: A vanilla RNN`), else by its id.
 
     Raises:
         ValueError: an unknown kind, or no gradebook in `out_dir`.
@@ -129,7 +135,7 @@ def export(out_dir: Path, kinds: list[str], roster: Path | None = None,
     gradebook = out_dir / "gradebook.csv"
     paths = [gradebook] if "csv" in kinds else []
     if "canvas" in kinds:
-        text = canvas_csv(read_gradebook(gradebook), roster_students(roster), columns)
+        text = canvas_csv(read_gradebook(gradebook), roster_students(roster), columns, names)
         write_atomic(out_dir, CANVAS_FILE, text)
         paths.append(out_dir / CANVAS_FILE)
     return paths

@@ -15,16 +15,30 @@ def _cut(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
+def _title_line(results: list[SubmissionResult], names: dict[str, str] | None, width: int) -> str:
+    from autograder.course_settings import assignment_title
+
+    graded = sorted({r.assignment for r in results if r.assignment})
+    if not names or not any(a in names for a in graded):
+        return ""
+    return _cut(" · ".join(terminal_line(assignment_title(a, names)) for a in graded), width)
+
+
 def _plural(n: int, noun: str) -> str:
     return f"{n} {noun}" + ("" if n == 1 else "s")
 
 
-def summary_table(results: list[SubmissionResult], width: int = WIDTH) -> str:
+def summary_table(results: list[SubmissionResult], width: int = WIDTH,
+                  assignment_names: dict[str, str] | None = None) -> str:
     """The class's summary in `width` columns: one row per submission (sorted by name), exercises
     numbered E1, E2, ..., then each exercise's mean and share of full marks. Notes stay in the
-    per-student feedback; the table only counts the submissions that have one."""
+    per-student feedback; the table only counts the submissions that have one. With `assignment_names` (the
+    course settings' `[names]`), a header line first names the assignments graded (`A2: A vanilla RNN`)."""
     if not results:
         return "(no submissions)"
+    header = _title_line(results, assignment_names, width)
+    if header:
+        return header + "\n\n" + summary_table(results, width)
     results = sorted(results, key=lambda r: r.submission)
     names = list(dict.fromkeys(ex.name for r in results for ex in r.exercises))
     cells = [[f"{points_text(ex.points)}/{points_text(ex.max_points)}" if ex else "-"

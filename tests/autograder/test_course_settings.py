@@ -67,3 +67,42 @@ def test_a_bad_settings_file_is_one_line_and_exit_2(tmp_path, monkeypatch, capsy
 def test_a_named_settings_file_must_exist(tmp_path, capsys):
     assert main(["--settings", str(tmp_path / "nope.toml"), "export", str(tmp_path)]) == 2
     assert "does not exist" in capsys.readouterr().err
+
+
+NAMED = SETTINGS + '''
+[names]
+A2 = "A vanilla RNN on tf.scan"
+A3 = "GRU and LSTM cells"
+'''
+
+
+def test_assignment_names_title_the_summary_the_canvas_column_and_a_new_notebook(tmp_path, monkeypatch, capsys):
+    from autograder.reports.terminal import summary_table
+
+    (tmp_path / "autograder.toml").write_text(NAMED)
+    monkeypatch.chdir(tmp_path)
+    settings = load_settings()
+    assert settings.names == {"A2": "A vanilla RNN on tf.scan", "A3": "GRU and LSTM cells"}
+    assert (settings.title("A3"), settings.title("A9")) == ("A3: GRU and LSTM cells", "A9")
+
+    result = SubmissionResult("al", "A3", [ExerciseResult("gru_step", [CaseResult("c", True, 1.0, 1.0, True)])])
+    table = summary_table([result], assignment_names=settings.names)
+    assert table.splitlines()[0] == "A3: GRU and LSTM cells" and table.endswith(summary_table([result]))
+    assert summary_table([result], assignment_names={"A9": "x"}) == summary_table([result])  # no name, no header
+
+    writer = ReportWriter(tmp_path / "grades")
+    writer.add(result)
+    writer.add(SubmissionResult("bo", "A2", [ExerciseResult("rnn_step", [CaseResult("c", True, 1.0, 1.0, True)])]))
+    assert main(["export", "grades"]) == 0  # A3 has no Canvas column: its name is the column; A2's column wins
+    header = (tmp_path / "grades" / "canvas.csv").read_text().splitlines()[0].split(",")
+    assert "A3: GRU and LSTM cells" in header and "A2: a vanilla RNN (4821)" in header
+
+    assert main(["new", "A3"]) == 0
+    assert "# A3: GRU and LSTM cells" in (tmp_path / "refs" / "A3.ipynb").read_text()
+
+
+def test_an_empty_assignment_name_is_refused(tmp_path, monkeypatch, capsys):
+    (tmp_path / "autograder.toml").write_text('[names]\nA2 = "  "\n')
+    monkeypatch.chdir(tmp_path)
+    assert main(["export", "grades"]) == 2
+    assert "names.A2 is empty" in capsys.readouterr().err

@@ -1,4 +1,4 @@
-"""A1's, A3's, A4's, A5's and A6's catalogues of mistakes: each named by the grader and by `check` in the same words.
+"""A1's, A3's, A4's, A5's, A6's and A7's catalogues of mistakes: each named by the grader and by `check` in the same words.
 
 Every lesson's mistakes are graded in one run of the real grader (see `mistake_suite`);
 the reference of each lesson gets full marks and names no mistake.
@@ -13,7 +13,7 @@ from mistake_suite import (SEEN, assert_named_by_check, assert_named_by_grader, 
 
 from autograder.authoring.student import load_assignment
 
-LESSONS = ("A1", "A3", "A4", "A5", "A6")
+LESSONS = ("A1", "A3", "A4", "A5", "A6", "A7")
 ASSIGNMENTS = {lesson: load_assignment(solution(lesson)) for lesson in LESSONS}
 PLANS = {lesson: mistake_plan(lesson, ASSIGNMENTS[lesson]) for lesson in LESSONS}
 NAMED = {key: (lesson, *value) for lesson in LESSONS for key, value in PLANS[lesson][1].items()}

@@ -133,3 +133,35 @@ def test_lab_serves_the_student_notebooks_and_runs_their_first_cells_on_the_cour
     finally:
         lab.call("DELETE", f"/api/sessions/{session['id']}")
     assert lab.json("GET", "/api/sessions") == []
+
+
+def test_make_lab_in_a_student_handout_installs_its_wheel_and_registers_the_kernel(tmp_path):
+    """A handout released from a wheel install (no source tree): `make lab` there installs the shipped wheel.
+
+    Offline and cheap: `.venv` is made first and sees the project's dependencies through a `.pth` line, so the
+    Makefile's pip installs only the wheel (`--no-deps --no-index`); `--version` stands in for serving."""
+    import site
+
+    from autograder.authoring.assign import write_lab_files
+
+    handout = tmp_path / "handout"
+    shutil.copytree(ROOT / "notebooks", handout / "notebooks")
+    assert write_lab_files(handout, ROOT).startswith("wheels/keras_seq_course-")
+    venv = handout / ".venv"
+    subprocess.run([str(VENV_PYTHON), "-m", "venv", str(venv)], check=True)
+    python = venv / "bin" / "python"
+    purelib = subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                             capture_output=True, text=True, check=True).stdout.strip()
+    (Path(purelib) / "zz_shared_dependencies.pth").write_text(site.getsitepackages()[0] + "\n")
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
+    done = subprocess.run(["make", "-s", "lab", "PIP_FLAGS=--no-deps --no-index", "LAB_ARGS=--version"], cwd=handout,
+                          env={**env, "JUPYTER_CONFIG_DIR": str(tmp_path / "config")}, capture_output=True, text=True,
+                          timeout=600)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
+    assert done.stdout.strip().splitlines()[-1][:1].isdigit(), done.stdout  # JupyterLab's version
+    where = subprocess.run([str(python), "-c", "import autograder; print(autograder.__file__)"], cwd=tmp_path,
+                           env=env, capture_output=True, text=True, check=True).stdout.strip()
+    assert Path(where).is_relative_to(venv), "the kernel must import the handout's own package"
+    spec = json.loads((venv / "share" / "jupyter" / "kernels" / "keras-seq-course" / "kernel.json").read_text())
+    assert Path(spec["argv"][0]).parent == venv / "bin" and spec["display_name"] == "Python (keras-seq-course)"
+    assert (venv / ".lab-installed").is_file()

@@ -1,8 +1,9 @@
 """Plays a new instructor: the built wheel alone, in a fresh venv and an empty course folder.
 
-`new` → `assign` → `release` → `check()` in a student's Python → `grade` (reference full marks,
-blank 0, a roster student missing) → `gradescope` → the zip's `setup.sh` and `run_autograder` in a
-folder laid out like `/autograder` → `export canvas`; nothing is written into site-packages.
+`new` → `assign` → `release` (the handout ships the wheel its `make lab` installs) → `check()` in a
+student's Python → `grade` (reference full marks, blank 0, a roster student missing) → `gradescope` →
+the zip's `setup.sh` and `run_autograder` in a folder laid out like `/autograder` → `export canvas`;
+nothing is written into site-packages.
 
 To stay cheap on CI, the fresh venvs install only the wheel (`--no-deps`, from a local file) and see
 the project's own TensorFlow, Keras and numpy through a `.pth` line naming `.venv`'s site-packages
@@ -90,6 +91,8 @@ def test_a_new_instructor_runs_a_course_from_the_wheel_alone(built, tmp_path):
     me.run("release", "handout")
     handout = course / "handout" / "notebooks" / "A9.ipynb"
     assert handout.is_file()
+    shipped = [p.name for p in (course / "handout" / "wheels").glob("*.whl")]  # what its `make lab` installs
+    assert shipped == [built["wheel"].name] and (course / "handout" / "Makefile").is_file(), shipped
 
     student = tmp_path / "student"  # no course folder above it: the notebook alone carries the cases
     student.mkdir()
