@@ -19,7 +19,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 def cmd_new(args: argparse.Namespace) -> int:
     from autograder.authoring.starter import write_starter
 
-    path = write_starter(Path(args.solutions), args.id, args.title, args.install)
+    settings = getattr(args, "course_settings", None) or CourseSettings()
+    title = args.title or settings.names.get(args.id) or "A first exercise"
+    path = write_starter(Path(args.solutions), args.id, title, args.install)
     print(f"wrote {path}: a reference notebook that grades full marks as written. Next: "
           f"`autograder assign {args.id}`, then edit it (docs/authoring.md explains each cell)")
     return 0
@@ -42,7 +44,9 @@ def cmd_release(args: argparse.Namespace) -> int:
     preflight.existing_folder(Path(args.notebooks), "--notebooks", "*.ipynb")
     preflight.writable_folder(Path(args.dir), "DIR")
     files = release(Path(args.dir), Path(args.notebooks), install=args.install)
-    print(f"wrote a student bundle of {len(files)} files to {args.dir}")
+    print(f"wrote a student bundle of {len(files)} files to {args.dir} "
+          f"({_count(len(list(Path(args.dir, 'notebooks').glob('*.ipynb'))), 'notebook')}; students run "
+          "`make lab` there, or follow its README.md)")
     return 0
 
 
@@ -97,7 +101,7 @@ def cmd_grade(args: argparse.Namespace) -> int:
         missing = _add_missing(writer, results, args)
         gradebook = writer.finish()
     elapsed = time.perf_counter() - start
-    print(summary_table(results))
+    print(summary_table(results, assignment_names=getattr(args, "course_settings", CourseSettings()).names))
     print(f"\n{_count(len(results), 'submission')} graded in {elapsed:.1f} s; gradebook: {gradebook}")
     if missing:
         print(f"{_count(len(missing), 'roster student')} with no submission: 0 points, marked missing "
@@ -132,7 +136,7 @@ def _exports(args: argparse.Namespace, out: Path) -> list[Path]:
 
     settings = getattr(args, "course_settings", None) or CourseSettings()
     columns = {**settings.canvas_columns, **dict(item.split("=", 1) for item in args.canvas_column or [])}
-    return export(out, args.export or [], Path(args.roster) if args.roster else None, columns)
+    return export(out, args.export or [], Path(args.roster) if args.roster else None, columns, settings.names)
 
 
 def cmd_export(args: argparse.Namespace) -> int:
@@ -176,7 +180,7 @@ def _column(text: str) -> str:
 
 
 SETTINGS_HELP = (f"the course's settings file (default: ./{FILE_NAME} when present): install source, folders, "
-                 "limits and Canvas columns that every command reads; options given here win")
+                 "limits, assignment names and Canvas columns that every command reads; options given here win")
 SOLUTIONS_HELP = "folder of reference notebooks, <id>.ipynb (default: %(default)s)"
 
 
@@ -205,7 +209,8 @@ def build_parser(settings: CourseSettings | None = None) -> argparse.ArgumentPar
 
     p = sub.add_parser("new", help="write a starter reference notebook, solutions/<id>.ipynb")
     p.add_argument("id", help="the new assignment's id, e.g. A8")
-    p.add_argument("--title", default="A first exercise", help="the notebook's title (default: %(default)s)")
+    p.add_argument("--title", default=None, help="the notebook's title (default: the id's name in the settings' "
+                   "[names], else 'A first exercise')")
     p.add_argument("--solutions", default=solutions, help=SOLUTIONS_HELP)
     p.add_argument("--install", default=install, metavar="SOURCE", help=install_help)
     p.set_defaults(func=cmd_new)

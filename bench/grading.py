@@ -210,6 +210,14 @@ def timed(cmd: list[str]) -> float:
     return time.perf_counter() - start
 
 
+def load_average() -> str:
+    """The machine's 1-minute load average now (timings on a shared machine are read beside it)."""
+    try:
+        return f"load average {os.getloadavg()[0]:.2f}"
+    except OSError:
+        return "load average unknown"
+
+
 def one_submission(example: Path, repeats: int, work: Path, assignment: str) -> dict[str, float]:
     """Median seconds of a bare TensorFlow import and of grading `example` fresh and with stored reference results.
 
@@ -270,9 +278,10 @@ def main() -> None:
         if args.single > 0:
             full = next((p for p in examples if p.stem == "full"), examples[0])
             log(f"one submission ({full.name}): import, fresh and stored, {args.single} times each")
+            before = load_average()
             single = one_submission(full, args.single, work, args.assignment)
-            print(f"one submission ({full.name}), median of {args.single}: bare `import tensorflow, keras` "
-                  f"{single['import']:.2f} s")
+            print(f"one submission ({full.name}), median of {args.single} ({before} before, {load_average()} "
+                  f"after): bare `import tensorflow, keras` {single['import']:.2f} s")
             for kind, target in SINGLE_TARGETS.items():
                 ratio = single[kind] / single["import"]
                 print(f"  {kind + ' reference results:':<28} {single[kind]:6.2f} s = {ratio:.2f}x the import "
@@ -281,7 +290,9 @@ def main() -> None:
         log("ours: warm-up run on one submission (start-up cost)")
         warm = run_ours(copies[:1], work / "ours-one", args.jobs, args.timeout, args.assignment)
         log(f"ours: grading {len(copies)} submissions")
+        before = load_average()
         ours = run_ours(copies, work / "ours", args.jobs, args.timeout, args.assignment)
+        ours["load"] = f"{before} before, {load_average()} after"
         ours_per = ours["seconds"] / len(copies)
         print(f"ours: {ours['isolation']}")
         calm = [(k, p) for k, p in copies if k != "hangs"]
@@ -319,7 +330,7 @@ def main() -> None:
             g = f"{sum(nbg_w) / len(nbg_w):7.1f} s" if nbg_w else "      -"
             print(f"  {kind:<8} ours {o}   nbgrader {g}")
         print(f"ours:     {len(copies)} submissions in {ours['seconds']:.1f} s  -> {ours_per:.3f} s/submission "
-              f"(start-up included: a 1-submission run takes {warm['seconds']:.1f} s; "
+              f"({ours['load']}; start-up included: a 1-submission run takes {warm['seconds']:.1f} s; "
               f"target <= {OURS_TARGET_S} s: {'met' if ours_per <= OURS_TARGET_S else 'NOT met'})")
         if ours_calm is not None:
             calm_per = ours_calm["seconds"] / len(calm)

@@ -15,7 +15,7 @@ from autograder.authoring.student import (
     write_notebook,
 )
 from autograder.authoring.colab import DEFAULT_INSTALL, check_install
-from autograder.grading.reference import run_reference
+from autograder.grading.reference import reference_results, run_reference
 from autograder.grading.locate import read_notebook
 from autograder.run import Limits, Sandbox
 from autograder.authoring.spec import Assignment
@@ -41,8 +41,11 @@ def assign_all(
 ) -> list[str]:
     """Writes `notebooks/<id>.ipynb`, carrying its public cases, for each reference notebook.
 
-    `install` is what the notebooks' set-up cell installs on Colab. Nothing is
-    written anywhere else (never into the installed package).
+    `install` is what the notebooks' set-up cell installs on Colab. Besides the
+    notebooks, only the reference's full results (hidden cases and known
+    mistakes included) are kept, privately, beside the solutions
+    (`autograder.grading.reference`), so that the first grading call runs no
+    reference; nothing is written anywhere else (never into the installed package).
 
     Returns:
         One line per file, saying whether it changed.
@@ -57,10 +60,12 @@ def assign_all(
         raise ValueError(f"no reference notebooks (*.ipynb) in {solutions}")
     check_install(install)
     lines = []
-    with Sandbox(Limits(timeout_s=300, memory_mb=4096, cpu_s=600), workers=1) as sandbox:
+    limits = Limits(timeout_s=300, memory_mb=4096, cpu_s=600)
+    with Sandbox(limits, workers=1) as sandbox:
         for path in paths:
             assignment = load_assignment(path)
             public = compute_public(assignment, sandbox)
+            reference_results(assignment, limits, solutions, sandbox)  # a no-op when stored and unchanged
             student_path = notebooks / f"{path.stem}.ipynb"
             changed = write_notebook(student_notebook(read_notebook(path), install, public), student_path)
             cases = sum(len(e["cases"]) for e in public["exercises"].values())
@@ -70,6 +75,9 @@ def assign_all(
 
 def release(out_dir: Path, notebooks: Path, root: Path = ROOT, install: str | None = None) -> list[Path]:
     """Copies what students need into `out_dir` and checks no solution went with it.
+
+    The bundle holds the notebooks, the course package, and a `Makefile` and `README.md` whose `make lab`
+    sets up a venv and opens JupyterLab from the bundle alone (see `write_lab_files`).
 
     With `install`, the notebooks' set-up cells install that instead (see
     `autograder.authoring.colab`).
@@ -93,6 +101,7 @@ def release(out_dir: Path, notebooks: Path, root: Path = ROOT, install: str | No
             shutil.copy2(nb, out_dir / "notebooks" / nb.name)
         else:
             write_notebook(with_install(read_notebook(nb), install), out_dir / "notebooks" / nb.name)
+    write_lab_files(out_dir, root)
     files = [p for p in out_dir.rglob("*") if p.is_file()]
     for path in files:
         if path.suffix not in {".ipynb", ".json"}:
@@ -102,3 +111,26 @@ def release(out_dir: Path, notebooks: Path, root: Path = ROOT, install: str | No
             if marker in text:
                 raise ValueError(f"{path} contains {marker!r}: regenerate notebooks with `autograder assign`")
     return files
+
+
+def write_lab_files(out_dir: Path, root: Path = ROOT) -> str:
+    """Makes `make lab` work from the bundle alone: its `Makefile`, a student `README.md`, and the package.
+
+    The package is the source copied beside them (`pyproject.toml`, from a checkout) or, when the course runs
+    from an installed wheel (no source tree), that exact version's wheel under `wheels/`.
+
+    Returns:
+        What `make lab` installs: `.` or `wheels/<the wheel>`.
+    """
+    from autograder.authoring.bundle import TEMPLATES
+    from autograder.authoring.wheel import build_wheel
+
+    for stale in (out_dir / "wheels").glob("keras_seq_course-*.whl"):  # an earlier release's
+        stale.unlink()
+    if (out_dir / "pyproject.toml").is_file():
+        package = "."
+    else:
+        package = f"wheels/{build_wheel(out_dir / 'wheels', root).name}"
+    (out_dir / "Makefile").write_text((TEMPLATES / "Makefile.handout").read_text())
+    (out_dir / "README.md").write_text((TEMPLATES / "README.handout.md").read_text().replace("{package}", package))
+    return package

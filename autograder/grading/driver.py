@@ -2,8 +2,9 @@
 
 `autograder grade` (with or without `--scheduler`), the Gradescope entry point
 and the grading bench all grade through `GradingSession`: it loads the class's
-references in their own throwaway sandbox while the runner warms up, says which
-isolation is in force, and grades with `Grader.grade`, which hands each job to
+references (stored with the solutions, or run while the runner warms up: on the
+local pool, as the pool's first jobs, each its own process, before any
+student's), says which isolation is in force, and grades with `Grader.grade`, which hands each job to
 the runner's `run_many(jobs, on_result=..., labels=...)`. The local pool
 (`autograder.run.Sandbox`) and the cluster (`autograder.grading.cluster.GradingCluster`)
 both offer that method, so locating, scoring and reporting never know where
@@ -48,13 +49,16 @@ class Runner(Protocol):
     def __exit__(self, *exc: object) -> None: ...
 
 
-def open_runner(config: GradeConfig, scheduler: str | None = None, deny_paths: list[str] | None = None) -> Runner:
+def open_runner(config: GradeConfig, scheduler: str | None = None, deny_paths: list[str] | None = None,
+                submissions: int | None = None) -> Runner:
     """The runner a class is graded on: Dask workers for `scheduler`, else a local pool.
 
     Args:
         config: its `limits` apply to every job; its `jobs` is the local pool's size.
         scheduler: a Dask scheduler address or `local:N` (needs the `[dask]` extra).
         deny_paths: folders no job on the local pool may read, whatever the job says.
+        submissions: how many submissions the class has, when known: the local pool starts no more
+            templates than that (each imports TensorFlow, which a one-submission run would wait on).
 
     Raises:
         autograder.grading.cluster.ClusterUnavailable: `distributed` is missing, or no worker joined.
@@ -63,7 +67,8 @@ def open_runner(config: GradeConfig, scheduler: str | None = None, deny_paths: l
         from autograder.grading.cluster import GradingCluster
 
         return GradingCluster(scheduler, config.limits)
-    return Sandbox(config.limits, workers=max(1, config.jobs), deny_paths=list(deny_paths or []))
+    workers = max(1, min(config.jobs, submissions) if submissions else config.jobs)
+    return Sandbox(config.limits, workers=workers, deny_paths=list(deny_paths or []))
 
 
 class GradingSession:
@@ -93,11 +98,16 @@ class GradingSession:
         try:
             # The runner first: its templates import TensorFlow while this process imports the
             # pipeline, reads the references and loads their stored results (or runs them).
-            self.runner = self._stack.enter_context(open_runner(self.config, self.scheduler, self._sandbox_deny))
+            self.runner = self._stack.enter_context(open_runner(self.config, self.scheduler, self._sandbox_deny,
+                                                                len(self.paths)))
             from autograder.grading.pipeline import Grader
+            from autograder.grading.reference import runs_in
 
             self.grader = Grader(self.config, deny_paths=self._deny)
-            self.grader.load_references(self.paths)  # stored, or run in their own sandbox meanwhile
+            # A reference with no stored results runs as the local pool's first job (its own process,
+            # before any student's job), not in a second sandbox that would import TensorFlow again.
+            with runs_in(self.runner if isinstance(self.runner, Sandbox) else None):
+                self.grader.load_references(self.paths)
         except BaseException:
             self._stack.close()
             raise

@@ -1,8 +1,8 @@
-"""The reference's results: run once in a throwaway sandbox, then kept privately with the solutions.
+"""The reference's results: run once in a job of their own, then kept privately with the solutions.
 
 Runs in the grading process. Expected values and step times come from
-running the reference notebook on every case, in its own sandbox (never the
-pool that runs students). That run costs a TensorFlow start-up, so its
+running the reference notebook on every case, in a process of its own (never
+one that runs a student's code). That run costs a TensorFlow start-up, so its
 results are stored in `<solutions>/.autograder-cache/<id>.json`, keyed by a
 hash of everything that decides them: the reference's setup and graded
 cells, every case's call (inputs included), the package's version and the
@@ -13,6 +13,13 @@ versions gives a new key and a fresh run.
 The same run also runs each exercise's known mistakes (`autograder.grading.mistakes`):
 their variants and calls are part of the reference's job, so of its key too,
 and their outputs are stored inside the expected values (`"mistakes"`).
+
+Where no stored result fits, the reference runs in a throwaway sandbox of its
+own, or, inside `runs_in(pool)`, as one job of a warm pool that has run no
+student's job yet (`autograder.grading.driver.GradingSession` does this, so
+that a one-submission grading call imports TensorFlow once, not twice): a
+job is always its own process, forked from a template that never reads a
+job, so what the reference computed never reaches a student's process.
 
 The file sits beside the reference notebooks: it is as secret as they are,
 never copied into a student release, and unreadable from every job (the
@@ -31,10 +38,12 @@ import tempfile
 import threading
 import time
 import warnings
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 from autograder.authoring.spec import Assignment, call_spec
 from autograder.grading.mistakes import attach, parse_variant, variant_steps
@@ -47,6 +56,7 @@ FORMAT = 3  # 3: the calibration is a lower quartile, not the median
 _MEMORY: dict[str, "ReferenceRun"] = {}
 _LOCK = threading.Lock()
 _SPEED: list[float] = []
+_RUNS_IN: ContextVar["Sandbox | None"] = ContextVar("reference_sandbox", default=None)
 
 
 class BrokenReference(RuntimeError):
@@ -217,13 +227,32 @@ def store(path: Path, key: str, run: ReferenceRun) -> bool:
         return False
 
 
-def reference_results(assignment: Assignment, limits: Limits, solutions: Path | None = None) -> ReferenceRun:
+@contextmanager
+def runs_in(sandbox: Sandbox | None) -> Iterator[None]:
+    """Inside this block, a reference that must run does so as one job of `sandbox` (None: in a throwaway
+    sandbox of its own, as outside it).
+
+    `sandbox` is a warm pool that has run no student's job yet and runs none while the block lasts: the
+    reference's job is then its own process, forked like any job from a template that never reads a job,
+    and the pool's first student job starts after it, with its step times known.
+    """
+    token = _RUNS_IN.set(sandbox)
+    try:
+        yield
+    finally:
+        _RUNS_IN.reset(token)
+
+
+def reference_results(assignment: Assignment, limits: Limits, solutions: Path | None = None,
+                      sandbox: Sandbox | None = None) -> ReferenceRun:
     """The reference's results: from this process, from the solutions' cache, or from a fresh run (then stored).
 
     Args:
         assignment: the reference.
         limits: for the throwaway sandbox a fresh run needs.
         solutions: the folder of reference notebooks (None: keep nothing on disk).
+        sandbox: where a fresh run goes (default: `runs_in`'s pool, else a throwaway sandbox of its own);
+            never a pool while it runs a student's job.
 
     Raises:
         BrokenReference: the reference fails a cell or a case.
@@ -236,8 +265,12 @@ def reference_results(assignment: Assignment, limits: Limits, solutions: Path | 
     run = load(path, key) if path is not None else None
     if run is None:
         seconds: dict[tuple[str, str], float] = {}
-        with Sandbox(limits, workers=1) as own:
-            expected = run_reference(assignment, own, seconds)
+        warm = sandbox if sandbox is not None else _RUNS_IN.get()
+        if warm is not None:
+            expected = run_reference(assignment, warm, seconds)
+        else:
+            with Sandbox(limits, workers=1) as own:
+                expected = run_reference(assignment, own, seconds)
         run = ReferenceRun(expected, seconds, machine_speed())
         if path is not None:
             store(path, key, run)

@@ -179,11 +179,12 @@ def python_trees(extra: tuple[str, ...] = ()) -> list[str]:
         for location in (spec.submodule_search_locations or []) if spec else []:
             roots.add(location)
     real = sorted({os.path.realpath(r) for r in roots if r})
+    folders: dict[str, str] = {}  # a folder's real path, resolved once for all the modules in it
     for module in list(sys.modules.values()):
         path = getattr(module, "__file__", None)
         if not isinstance(path, str) or not os.path.isabs(path):
             continue
-        path = os.path.realpath(path)
+        path = _realpath(path, folders)
         if not any(_under(path, r) for r in real):
             top = getattr(module, "__name__", "").split(".")[0]
             top_module = sys.modules.get(top)
@@ -195,12 +196,22 @@ def python_trees(extra: tuple[str, ...] = ()) -> list[str]:
     return sorted(set(real))
 
 
+def _realpath(path: str, folders: dict[str, str]) -> str:
+    """`os.path.realpath(path)`, with the real path of `path`'s folder taken from (or added to) `folders`."""
+    head, tail = os.path.split(path)
+    if head not in folders:
+        folders[head] = os.path.realpath(head)
+    real = os.path.join(folders[head], tail)
+    return os.path.realpath(real) if tail in ("", ".", "..") or os.path.islink(real) else real
+
+
 def make_plan(deny: tuple[str, ...] = (), extra_read: tuple[str, ...] = (), uid: int | None = None) -> Plan:
     """The guard's plan for this process's Python (run after the preload imports)."""
-    read = tuple(python_trees(extra_read)) + SYSTEM_READ
+    trees = python_trees(extra_read)  # a walk of every loaded module (thousands, once TensorFlow is in)
+    read = tuple(trees) + SYSTEM_READ
     is_root = os.geteuid() == 0
     job_uid = (JOB_UID_BASE if uid is None else uid) if is_root else None
-    keep = bool(is_root and not all(_readable_by_others(p) for p in python_trees(extra_read)))
+    keep = bool(is_root and not all(_readable_by_others(p) for p in trees))
     return Plan(read, SYSTEM_WRITE, tuple(os.path.realpath(d) for d in deny), job_uid, keep)
 
 

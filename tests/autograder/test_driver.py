@@ -81,3 +81,7 @@ def test_the_runner_is_picked_in_one_place(monkeypatch, tiny_solutions):
     assert isinstance(driver.open_runner(config, deny_paths=["/srv/out"]), Fake)
     assert isinstance(driver.open_runner(config, scheduler="local:2"), Fake)
     assert Fake.made == [((LIMITS,), {"workers": 3, "deny_paths": ["/srv/out"]}), (("local:2", LIMITS), {})]
+    Fake.made = []
+    driver.open_runner(config, submissions=1)  # one submission: one template (one TensorFlow import) is enough
+    driver.open_runner(config, submissions=40)
+    assert [made[1]["workers"] for made in Fake.made] == [1, 3]

@@ -13,6 +13,7 @@ import pytest
 from tiny_assignment import ADD_ONE, CASES, SCALED_SUM, SETUP, notebook
 from autograder.authoring.student import load_assignment
 from autograder.grading import reference
+from autograder.grading.driver import GradingSession
 from autograder.grading.pipeline import GradeConfig, Grader
 from autograder.run import Limits
 
@@ -73,6 +74,30 @@ def test_a_changed_reference_is_detected_and_recomputed(solutions, monkeypatch):
         reference.reference_results(load_assignment(solutions / "T1.ipynb"), LIMITS, solutions)
 
 
+def test_assign_stores_the_full_results_so_the_first_grading_call_runs_no_reference(solutions, tmp_path,
+                                                                                    monkeypatch):
+    from autograder.authoring.assign import assign_all
+
+    assign_all(solutions, tmp_path / "notebooks")
+    assignment = load_assignment(solutions / "T1.ipynb")
+    stored = reference.load(reference.cache_path(solutions, "T1"), reference.cache_key(assignment))
+    assert stored is not None and set(stored.expected) == {(e.name, c.name) for e in assignment.exercises
+                                                           for c in e.cases}  # hidden cases too
+    assert "many values" not in (tmp_path / "notebooks" / "T1.ipynb").read_text()  # a hidden case's name
+    reference._MEMORY.clear()
+    monkeypatch.setattr(reference, "Sandbox", _no_sandbox)
+    assert reference.reference_results(assignment, LIMITS, solutions).expected == stored.expected
+
+
+def test_a_fresh_reference_runs_as_a_job_of_the_pool_it_is_given(solutions, sandbox, monkeypatch):
+    monkeypatch.setattr(reference, "Sandbox", _no_sandbox)  # no second sandbox (no second TensorFlow import)
+    assignment = load_assignment(solutions / "T1.ipynb")
+    with reference.runs_in(sandbox):
+        run = reference.reference_results(assignment, LIMITS, solutions)
+    assert run.expected and run.seconds
+    assert reference.load(reference.cache_path(solutions, "T1"), reference.cache_key(assignment)) is not None
+
+
 def test_a_damaged_store_is_ignored_not_trusted(solutions):
     assignment = load_assignment(solutions / "T1.ipynb")
     path = reference.cache_path(solutions, "T1")
@@ -106,3 +131,21 @@ def test_a_job_cannot_read_the_stored_results(solutions, tmp_path):
     assert "LISTED" not in result.output, result.output
     assert result.points == result.max_points  # the reader's own work still counts
     shutil.rmtree(cache.parent)
+
+
+@pytest.mark.slow
+def test_a_session_runs_its_reference_in_its_own_pool_out_of_the_students_reach(solutions, tmp_path, monkeypatch):
+    """One submission, no stored results: the reference is the pool's first job (no sandbox of its own), and the
+    student's job after it can read neither the results it stored nor the folder that holds them."""
+    monkeypatch.setattr(reference, "Sandbox", _no_sandbox)
+    cache = reference.cache_path(solutions, "T1")
+    class_dir = tmp_path / "class"
+    class_dir.mkdir()
+    nbformat.write(notebook(SETUP, READER.format(cache=str(cache)), SCALED_SUM), class_dir / "reader.ipynb")
+    with GradingSession(GradeConfig(solutions, "T1", 2, LIMITS), [class_dir / "reader.ipynb"]) as session:
+        assert session.workers() == 1  # one submission: one template, one TensorFlow import
+        assert cache.is_file()  # run and stored before the student's job
+        result = session.grade()[0]
+    assert "cache: refused" in result.output and "READ" not in result.output, result.output
+    assert "LISTED" not in result.output, result.output
+    assert result.points == result.max_points

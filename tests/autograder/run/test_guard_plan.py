@@ -6,7 +6,7 @@ import os
 import sys
 from pathlib import Path
 
-from autograder.run.guard import Isolation, carve, make_plan
+from autograder.run.guard import Isolation, _realpath, carve, make_plan
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -31,6 +31,20 @@ def test_the_plan_reads_python_and_our_packages_but_not_the_repository():
     assert str(ROOT.resolve()) not in plan.read  # solutions/, grading output and submissions live there
     assert "/proc" not in plan.read and "/dev/null" in plan.write  # only the job's own /proc/<pid>
     assert (plan.uid is not None) == (os.geteuid() == 0)
+
+
+def test_module_paths_resolve_as_realpath_does_with_each_folder_resolved_once(tmp_path):
+    real = tmp_path / "real"
+    (real / "pkg").mkdir(parents=True)
+    (real / "pkg" / "mod.py").write_text("")
+    (tmp_path / "elsewhere.py").write_text("")
+    (tmp_path / "linked").symlink_to(real)
+    (real / "pkg" / "alias.py").symlink_to(tmp_path / "elsewhere.py")  # a linked file leaves its folder
+    folders: dict[str, str] = {}
+    for path in (tmp_path / "linked" / "pkg" / "mod.py", tmp_path / "linked" / "pkg" / "alias.py",
+                 real / "pkg" / "mod.py", tmp_path / "linked" / "pkg" / "missing.py"):
+        assert _realpath(str(path), folders) == os.path.realpath(path), path
+    assert folders[str(tmp_path / "linked" / "pkg")] == str(real / "pkg")
 
 
 def test_isolation_says_what_is_missing():
