@@ -12,23 +12,29 @@ from __future__ import annotations
 
 import inspect
 import json
+import sys
 import time
 import types
 from dataclasses import dataclass, field
 from typing import Callable
 
 from autograder.authoring.public import decode, find_public
+from autograder.grading.graphs import clean_call, trace_call
 from autograder.grading.judge import compare_call, explain_error
 from autograder.grading.locate import GRADED, first_line
-from autograder.grading.tf_errors import student_line
+from autograder.grading.tf_errors import clean, student_line, student_traceback
+from autograder.rules.graph import GraphRule, graph_problem
 from autograder.run.probes.call import run_call
-from autograder.rules.watch import RuleBroken, call_watched
+from autograder.run.probes.graph import GraphTraceFailure, UnsafeGraph, run_graph, trace_graph
+from autograder.rules.watch import LIBRARY_DIRS, RuleBroken, call_watched
 from autograder.rules.static import Rules, static_violations, violation_message
 from autograder.run.protocol import ErrorInfo
 from autograder.authoring.spec import Case
 
 
 _LOADED: dict[str, dict] = {}
+_LIBRARY = tuple(sorted({sys.prefix, sys.base_prefix, sys.exec_prefix, *LIBRARY_DIRS}))
+"""Where code is not the student's: its frames are left out of the tracebacks `check` reads."""
 
 
 def load_public(assignment: str) -> dict:
@@ -113,6 +119,7 @@ def check(exercise: str, assignment: str, namespace: dict | None = None, quiet: 
     start = time.perf_counter()
     rules = Rules.from_plain(spec.get("rules"))
     broken = broken_rule(exercise, rules, namespace)
+    others = {name: other["rules"] for name, other in public["exercises"].items() if other.get("rules")}
     outcomes: list[tuple[str, bool, str]] = []
     for case in spec["cases"]:
         rule = Case(case["name"], make_args=lambda rng: [], rtol=case["rtol"], atol=case["atol"], hint=case.get("hint", ""))
@@ -121,16 +128,22 @@ def check(exercise: str, assignment: str, namespace: dict | None = None, quiet: 
             continue
         try:
             call = case["call"]
-            actual = call_watched(namespace, str(call.get("function", exercise)), exercise, call.get("rules"),
-                                  lambda: run_call(namespace, call))  # noqa: B023 - called at once
+            if call.get("graph"):
+                actual = graph_case(namespace, exercise, call, others)
+            else:
+                actual = call_watched(namespace, str(call.get("function", exercise)), exercise, call.get("rules"),
+                                      lambda: run_call(namespace, call), others)  # noqa: B023 - called at once
             actual = json.loads(json.dumps(actual))  # the same plain round trip as the grader's
             passed, message = compare_call(rule, case["expected"], actual)
         except RuleBroken as exc:  # costs the whole exercise, as in the grader
             broken = str(exc)
             passed, message = False, broken
+        except GraphTraceFailure as exc:  # costs this case, in the grader's words
+            passed, message = False, clean(str(exc))
         except Exception as exc:  # the student's error, reported like the grader does
             passed, message = False, explain_error(
-                ErrorInfo(type(exc).__name__, str(exc), line=student_line(exc, namespace.get(exercise))), exercise,
+                ErrorInfo(type(exc).__name__, str(exc), student_traceback(exc, _LIBRARY),
+                          line=student_line(exc, namespace.get(exercise))), exercise,
                 None, str(spec.get("convention", "")))
         outcomes.append((case["name"], passed, message))
     if broken:
@@ -150,6 +163,27 @@ def check(exercise: str, assignment: str, namespace: dict | None = None, quiet: 
     if not quiet:
         print(report)
     return report
+
+
+def graph_case(namespace: dict, exercise: str, call: dict, others: dict | None = None) -> dict:
+    """One case of a graph-ruled exercise, as the grader runs it: traced here (under the rules' watch), its
+    graph's ops judged, and its outputs taken from running that graph (`autograder.grading.graphs`).
+
+    Raises:
+        RuleBroken: the graph breaks the exercise's graph rule, or holds an op the grader will not run.
+        GraphTraceFailure: the function could not be traced.
+    """
+    traced = call_watched(namespace, str(call.get("function", exercise)), exercise, call.get("rules"),
+                          lambda: trace_graph(namespace, trace_call(call)), others)
+    traced = json.loads(json.dumps(traced))
+    try:
+        out = run_graph({}, clean_call(call, traced))
+    except UnsafeGraph as exc:
+        raise RuleBroken(str(exc)) from None
+    problem = graph_problem(GraphRule.from_plain(call.get("graph")), exercise, out["ops"], out["names"])
+    if problem:
+        raise RuleBroken(problem)
+    return {k: v for k, v in out.items() if k in ("value", "grads")}
 
 
 def cell_source(exercise: str, namespace: dict) -> str:

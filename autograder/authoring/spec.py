@@ -16,6 +16,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from autograder.rules.graph import GraphRule
 from autograder.rules.static import Rules
 
 ArgsMaker = Callable[[np.random.Generator], Any]
@@ -128,10 +129,12 @@ def with_positions(exercise: "Exercise", source: str) -> "Exercise":
         exercise: as the `# CASES` cell wrote it.
         source: the reference's graded cell, which defines the function.
     """
-    if not any(c.by_name for c in exercise.cases):
+    named_graph = any(isinstance(key, str) for key, _ in exercise.graph.unknown)
+    if not any(c.by_name for c in exercise.cases) and not named_graph:
         return exercise
     params = positional_params(source, exercise.name)
-    return replace(exercise, cases=tuple(c.with_positions(params) if c.by_name else c for c in exercise.cases))
+    return replace(exercise, cases=tuple(c.with_positions(params) if c.by_name else c for c in exercise.cases),
+                   graph=exercise.graph.positions(params) if named_graph else exercise.graph)
 
 
 MistakeChange = str | tuple[tuple[str, str], ...] | Callable[[str], str]
@@ -141,8 +144,8 @@ MistakeChange = str | tuple[tuple[str, str], ...] | Callable[[str], str]
 class Mistake:
     """A known wrong version of an exercise, recognised by its outputs and named in the student's words.
 
-    The variant runs beside the reference, in the reference's throwaway sandbox
-    (never in a student's process); its outputs are kept with the expected values.
+    The variant runs beside the reference, in the reference's own process
+    (never in a student's); its outputs are kept with the expected values.
     A student whose output on a case matches the variant's (within the case's
     tolerances), and not the reference's, is told `says` before anything else.
 
@@ -201,6 +204,9 @@ class Exercise:
         mistakes: known wrong versions, named when a student's output matches one (see `Mistake`).
         convention: the shapes the exercise works in, in one phrase, quoted when a
             shape error is raised inside the student's function.
+        graph: a rule on the TensorFlow graph the function builds (`autograder.rules.graph`): the
+            grader traces the function, judges the graph's ops, and scores the outputs of that graph
+            run in a job with no student code in it.
     """
 
     name: str
@@ -210,6 +216,7 @@ class Exercise:
     worth: float | None = None
     mistakes: tuple[Mistake, ...] = ()
     convention: str = ""
+    graph: GraphRule = GraphRule()
 
     def __post_init__(self) -> None:
         if not self.name.isidentifier():
@@ -319,4 +326,5 @@ def call_spec(assignment_id: str, exercise: Exercise, case: Case) -> dict:
         "seed": case_seed(assignment_id, exercise.name, case.name),
         "symbolic": [list(axes) for axes in case.symbolic],
         "rules": exercise.rules.to_plain() if exercise.rules else None,
+        **({"graph": exercise.graph.to_plain()} if exercise.graph else {}),
     }

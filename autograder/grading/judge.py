@@ -56,6 +56,17 @@ def _graders_words(error: ErrorInfo, exercise: str, rule_text: str | None) -> bo
     return False
 
 
+_FRAME = re.compile(r'^  File "[^"\n]*", line \d+, in ([A-Za-z_]\w*)$', re.MULTILINE)
+
+
+def raised_in(traceback: str) -> str:
+    """The function of the student's code an error was raised in, from its traceback (frames of the
+    student's cells only, formatted as `traceback.format_list` does); "" when none is named."""
+    names = _FRAME.findall(traceback or "")
+    name = names[-1] if names else ""
+    return name[len("tf__"):] if name.startswith("tf__") else name  # AutoGraph's conversion of `name`
+
+
 def explain_error(error: ErrorInfo, exercise: str, rule_text: str | None = None, convention: str = "") -> str:
     """A student-facing sentence for an error raised while running a case (never TensorFlow's internals).
 
@@ -73,6 +84,10 @@ def explain_error(error: ErrorInfo, exercise: str, rule_text: str | None = None,
         return (f"`{exercise}` turns a tensor into NumPy (np.* or .numpy()) inside a TensorFlow graph, where its "
                 "values do not exist yet: use TensorFlow ops (`@`, tf.tanh, tf.reduce_sum, ...) throughout")
     if error.type == "NotImplementedError":
+        callee = raised_in(error.traceback)
+        if callee and callee != exercise:  # another exercise's stub, reached through the student's own call
+            return (f"`{exercise}` calls your `{callee}`, which is not implemented yet (it still raises "
+                    f"NotImplementedError): write `{callee}` first")
         return f"`{exercise}` is not implemented yet (it still raises NotImplementedError)"
     if error.type in ("ExerciseNotFound", "RuleBroken", "SymbolicFailure") and _graders_words(error, exercise, rule_text):
         return clean(error.message)

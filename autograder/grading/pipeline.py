@@ -1,7 +1,9 @@
 """Grading a class: locate, run in the sandbox, compare with the reference, score.
 
-The reference runs in its own throwaway sandbox, never in the pool that runs
-students, and its expected values stay in this process. Each submission is
+The reference runs in a process of its own that never shares anything with a
+student's: a sandbox of its own, or the first job of a fresh pool, forked from
+a template that has run nothing, before any student's job starts. Its expected
+values stay in this process. Each submission is
 scored as soon as its run finishes and handed to `on_result` (which writes
 its reports); anything that goes wrong with one submission - unreadable,
 unrecognised, a crash, a malformed result - becomes that submission's row
@@ -14,12 +16,15 @@ import threading
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Callable
 
 from autograder.authoring.student import load_assignment
-from autograder.grading.judge import STATUS_MESSAGES, judge_exercise, judge_located
+from autograder.grading import graphs
+from autograder.grading.clean_pass import run_clean_jobs
+from autograder.grading.judge import STATUS_MESSAGES, judge_exercise, judge_located, located_problems
 from autograder.grading.locate import Located, NotebookError, guess_assignment, locate, read_notebook
-from autograder.reports.results import LeaderboardEntry, SubmissionResult
+from autograder.grading.leaderboard import LEADERBOARD_RUNS, leaderboard_calls, leaderboard_entries
+from autograder.reports.results import SubmissionResult
 from autograder.grading.owned import link_problems
 from autograder.grading.submissions import common_root, student_keys
 from autograder.grading.reference import reference_job, reference_results
@@ -43,40 +48,6 @@ class GradingError(RuntimeError):
     """A problem with the assignment itself (not with a submission)."""
 
 
-LEADERBOARD_RUNS = 3
-"""Times a leaderboard's case runs in each job; its entry is the median (one run of a warm function
-varies by a factor of two or more between runs on a shared machine)."""
-
-
-def leaderboard_calls(assignment: Assignment, calls: list[dict]) -> list[dict]:
-    """The extra runs of each leaderboard case, appended after the job's own calls."""
-    extra = []
-    for board in assignment.leaderboard:
-        call = next((c for c in calls if (c.get("exercise"), c.get("case")) == (board.exercise, board.case)), None)
-        if call is not None:
-            extra += [call] * (LEADERBOARD_RUNS - 1)
-    return extra
-
-
-def leaderboard_entries(assignment: Assignment, result: SubmissionResult,
-                        calls: dict[tuple[str, str], Any], repeats: list[Any]) -> list[LeaderboardEntry]:
-    """What the grader measured for the assignment's leaderboard, for the cases this submission passed.
-
-    Args:
-        calls: the job's results, by (exercise, case).
-        repeats: the results of `leaderboard_calls`, in their order.
-    """
-    passed = {(ex.name, c.name) for ex in result.exercises for c in ex.cases if c.passed}
-    entries = []
-    for i, board in enumerate(assignment.leaderboard):
-        call = calls.get((board.exercise, board.case))
-        if (board.exercise, board.case) in passed and call is not None and call.ok:
-            more = repeats[i * (LEADERBOARD_RUNS - 1):(i + 1) * (LEADERBOARD_RUNS - 1)]
-            times = sorted([call.seconds] + [r.seconds for r in more if r is not None and r.ok])
-            entries.append(LeaderboardEntry(board.name, round(times[len(times) // 2] * 1000.0, 3), board.order))
-    return entries
-
-
 def with_step_limits(job: Job, seconds: dict[tuple[str, str], float], factor: float, floor_s: float) -> Job:
     """The job with a time limit on each cell and call, scaled from the reference's time."""
 
@@ -89,10 +60,15 @@ def with_step_limits(job: Job, seconds: dict[tuple[str, str], float], factor: fl
 
 
 def submission_job(assignment: Assignment, cells: dict[str, str], deny: list[str]) -> Job:
-    """The job for one submission: the reference's setup, the student's graded cells."""
+    """The job for one submission: the reference's setup, the student's graded cells.
+
+    Its calls hold every case's inputs; `job_for` turns a graph-ruled exercise's cases into trace calls
+    (`autograder.grading.graphs`), whose leaderboard repeats run in the clean job instead.
+    """
     job = reference_job(assignment)
     mine = [Cell(n, cells[n]) for n in (e.name for e in assignment.exercises) if n in cells]
-    return Job(job.setup, mine, job.calls + leaderboard_calls(assignment, job.calls), job.seed, list(deny))
+    boards = [c for c in leaderboard_calls(assignment, job.calls) if not graphs.is_graph_call(c)]
+    return Job(job.setup, mine, job.calls + boards, job.seed, list(deny))
 
 
 @dataclass
@@ -162,6 +138,14 @@ class Grader:
         jobs = [self.job_for(p, batch.deny) for p in batch.plans]
         labels = [batch.results[p.index].submission for p in batch.plans]
         again: dict[int, str] = {}  # job -> why it runs a second time (failures the machine caused)
+        held: dict[int, tuple[RunResult, str]] = {}  # job -> its run and retry note, waiting for its clean job
+
+        def finish(j: int, run: RunResult, note: str, clean: "tuple[graphs.CleanPlan, RunResult] | None") -> None:
+            plan = batch.plans[j]
+            result = self.score(batch.results[plan.index], plan, run, clean)
+            if note:
+                result.problem = f"{result.problem}; {note}" if result.problem else note
+            batch.deliver(result)
 
         def scored(j: int, run: RunResult) -> None:
             plan = batch.plans[j]
@@ -172,18 +156,45 @@ class Grader:
             if j not in again and why is not None:
                 again[j] = why
                 return
-            result = self.score(batch.results[plan.index], plan, run)
-            if j in again and why is not None:
-                note = after_retry_note(again[j], why)
-                result.problem = f"{result.problem}; {note}" if result.problem else note
-            batch.deliver(result)
+            note = after_retry_note(again[j], why) if j in again and why is not None else ""
+            if any(ex.graph for ex in assignment.exercises):
+                held[j] = (run, note)  # scored once its traced graphs have run in a clean job
+                return
+            finish(j, run, note, None)
 
         runner.run_many(jobs, on_result=scored, labels=labels)
         if again:
             order = sorted(again)
             runner.run_many([jobs[j] for j in order], on_result=lambda k, run: scored(order[k], run),
                             labels=[labels[j] for j in order])
+        if held:
+            self._clean_pass(runner, batch, held, labels, finish)
         return batch.results
+
+    def _clean_pass(self, runner: "Runner", batch: "Batch", held: dict[int, tuple[RunResult, str]],
+                    labels: list[str], finish: Callable) -> None:
+        """Runs the held submissions' traced graphs in jobs with no student code, then scores each with both
+        runs (`autograder.grading.clean_pass`)."""
+        plans: dict[int, graphs.CleanPlan] = {}
+        for j, (run, _) in held.items():
+            try:
+                plans[j] = self.clean_plan(batch.plans[j], run, batch.deny)
+            except Exception:  # noqa: BLE001 - scored without its graphs' outputs (each case says so)
+                traceback.print_exc()
+                plans[j] = graphs.CleanPlan(None)
+        run_clean_jobs(runner, plans, labels, int(self.config.jobs or 1),
+                       lambda j, clean: finish(j, held[j][0], held[j][1], (plans[j], clean)))
+
+    def clean_plan(self, plan: SubmissionPlan, run: RunResult, deny: list[str]) -> graphs.CleanPlan:
+        """The clean job of one submission whose job traced graphs (`autograder.grading.graphs.clean_job`)."""
+        assignment = self.assignments[plan.assignment]
+        original = submission_job(assignment, plan.located.cells, deny)
+        plan_ = graphs.clean_job(assignment, original, run, deny, LEADERBOARD_RUNS - 1)
+        if plan_.job is None:
+            return plan_
+        timed = with_step_limits(plan_.job, self.seconds[plan.assignment], self.config.step_factor,
+                                 max(self.config.step_floor_s, graphs.TRACE_FLOOR_S))
+        return graphs.CleanPlan(timed, plan_.keys, plan_.boards)
 
     def begin(self, paths: list[Path], progress: Callable[[int, int], None] | None = None,
               on_result: Callable[[SubmissionResult], None] | None = None) -> "Batch":
@@ -224,7 +235,7 @@ class Grader:
         return results, plans
 
     def load_references(self, paths: list[Path]) -> None:
-        """Runs the references the class needs (each once, in its own sandbox), so that a pool can
+        """Runs the references the class needs (each once, in a process of its own), so that a pool can
         warm up meanwhile; `grade` then finds them done. With `config.assignment` set, no notebook
         is read here."""
         if self.config.assignment:
@@ -255,13 +266,20 @@ class Grader:
         floor = self.config.step_floor_s
         if any(mentions(source, COMPILERS, assignment.setup) for source in plan.located.cells.values()):
             floor = max(floor, TRACE_FLOOR_S)  # tracing a compiled function (under the rules' watch) takes seconds
-        return with_step_limits(submission_job(assignment, plan.located.cells, deny),
-                                self.seconds[plan.assignment], self.config.step_factor, floor)
+        job = with_step_limits(submission_job(assignment, plan.located.cells, deny),
+                               self.seconds[plan.assignment], self.config.step_factor, floor)
+        return Job(job.setup, job.cells, graphs.with_trace_floor(graphs.student_calls(job.calls)), job.seed,
+                   job.deny_paths)
 
-    def score(self, result: SubmissionResult, plan: SubmissionPlan, run: RunResult) -> SubmissionResult:
-        """Scores one run into `result` (in place, and returned); never raises."""
+    def score(self, result: SubmissionResult, plan: SubmissionPlan, run: RunResult,
+              clean: "tuple[graphs.CleanPlan, RunResult | None] | None" = None) -> SubmissionResult:
+        """Scores one run into `result` (in place, and returned); never raises.
+
+        Args:
+            clean: the submission's clean job and its run (graph-ruled exercises: their outputs and evidence).
+        """
         try:
-            self._score(result, plan.located, run)
+            self._score(result, plan.located, run, clean)
         except Exception as exc:  # noqa: BLE001 - this submission's row says why
             result.exercises.clear()
             result.problem = f"the grader could not score this submission: {type(exc).__name__}: {exc}"
@@ -329,17 +347,25 @@ class Grader:
                 result.exercises.append(judge_exercise(ex, {}, {}, None, "ok", missing_message=why))
         return result
 
-    def _score(self, result: SubmissionResult, located: Located, run: RunResult) -> None:
+    def _score(self, result: SubmissionResult, located: Located, run: RunResult,
+               clean: "tuple[graphs.CleanPlan, RunResult | None] | None" = None) -> None:
         assignment = self.assignments[result.assignment]
         expected = self.expected[result.assignment]
         keys = [(ex.name, c.name) for ex in assignment.exercises for c in ex.cases]
-        calls = dict(zip(keys, run.calls))
+        plan, clean_run = clean if clean is not None else (None, None)
+        merged = graphs.merge(assignment, keys, run, plan, clean_run)
+        calls = merged.calls
         if run.status != "ok":
             result.problem = STATUS_MESSAGES.get(run.status, run.status) + (f" ({run.message})" if run.message else "")
         result.wall_s = run.wall_s
         result.output = run.output
         for ex in assignment.exercises:
-            result.exercises.append(judge_located(
+            row = judge_located(
                 ex, located, assignment.setup, {c.name: expected[(ex.name, c.name)] for c in ex.cases},
-                {c.name: calls.get((ex.name, c.name)) for c in ex.cases}, run.cells.get(ex.name), run.status))
-        result.leaderboard = leaderboard_entries(assignment, result, calls, list(run.calls[len(keys):]))
+                {c.name: calls.get((ex.name, c.name)) for c in ex.cases}, run.cells.get(ex.name), run.status)
+            cell = run.cells.get(ex.name)
+            if ex.graph and not any(located_problems(ex, located, assignment.setup)) and (cell is None or cell.ok):
+                graphs.apply_verdicts(row, merged)  # a rule broken in the graph, or a failed trace
+            result.exercises.append(row)
+        repeats = graphs.leaderboard_repeats(assignment, run, len(keys), plan, clean_run, LEADERBOARD_RUNS - 1)
+        result.leaderboard = leaderboard_entries(assignment, result, calls, repeats)

@@ -115,3 +115,14 @@ def student_line(exc: BaseException, function: Any) -> int:
     except Exception:  # noqa: BLE001 - a traceback that cannot be read gives no line
         return 0
     return int(frames[-1].lineno or 0) if frames else 0
+
+
+def student_traceback(exc: BaseException, library: tuple[str, ...]) -> str:
+    """The frames of `exc` outside `library` (the student's cells), formatted as the grader sends them."""
+    try:
+        frames = [f for f in traceback.extract_tb(exc.__traceback__)
+                  if not f.filename.startswith(library) and not f.filename.startswith("<frozen")
+                  and "__autograph_generated_file" not in f.filename]
+        return "".join(traceback.format_list(frames[-8:]))
+    except Exception:  # noqa: BLE001 - a traceback that cannot be read names no frame
+        return ""

@@ -3,7 +3,8 @@
 A rule says what the student's own code must do: `forbid` names it may not
 call, import or reference (a library routine that does the exercise);
 `require` names it must call (`tf.scan`); `no_loops` forbids Python loops
-in the graded function (the recurrence must be the scan's). Names are
+over data in the graded function and in what it reaches in its cell (the
+recurrence must be the scan's; `autograder.rules.loops`). Names are
 dotted paths with `fnmatch` wildcards, written with the usual aliases
 (`tf.`, `np.`); `tf.keras.X` and `keras.X` are the same name.
 
@@ -11,7 +12,10 @@ The static check resolves imports (`import … as …`, `from … import … as 
 assignments of names (`f = tf.clip_by_global_norm`), attribute chains,
 `getattr(obj, "name")` and `importlib.import_module("name")`, in the setup
 cell and the student's cell. What it cannot see (a name built at run time) the
-run-time watch in the child catches (`autograder.rules.watch`).
+run-time watch in the child catches (`autograder.rules.watch`). Both are
+best-effort early messages; where an exercise has a graph rule, the traced
+computation is the evidence. The check reads one cell: another exercise's cell
+never costs this one (each graded cell answers for its own code).
 """
 
 from __future__ import annotations
@@ -19,6 +23,8 @@ from __future__ import annotations
 import ast
 import fnmatch
 from dataclasses import dataclass, field
+
+from autograder.rules.loops import LoopFinder
 
 ALIASES = {"tf": "tensorflow", "np": "numpy", "tensorflow.keras": "keras", "tf.keras": "keras"}
 TAMPERING = ("sys.setprofile", "sys.settrace", "sys.getprofile", "threading.setprofile", "threading.settrace",
@@ -35,7 +41,9 @@ class Rules:
         require: names the exercise's function must call while it runs: a dotted
             name (`tf.scan`), or a bare one (`gru_forward`) for a function the
             notebook itself defines, such as an earlier exercise the student wrote.
-        no_loops: the graded function may not loop in Python (`for`, `while`, comprehensions).
+        no_loops: the graded function may not loop in Python over data (`for`, `while`,
+            comprehensions, recursion, `functools.reduce`, `map`, ... over anything but a
+            fixed-size display such as `(W_x, W_h, b)`), nor may what it reaches in its cell.
         text: the rule in words, quoted in feedback (default: made from the fields).
     """
 
@@ -235,12 +243,8 @@ def static_violations(source: str, exercise: str, rules: Rules, setup: list[str]
             if hit:
                 flag(getattr(node, "lineno", 0), f"line {getattr(node, 'lineno', 0)} uses `{dotted}`")
     if rules.no_loops:
-        for node in ast.walk(tree):
-            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name == exercise:
-                for inner in ast.walk(node):
-                    if isinstance(inner, (ast.For, ast.While, ast.AsyncFor, ast.ListComp, ast.SetComp,
-                                          ast.DictComp, ast.GeneratorExp)):
-                        flag(inner.lineno, f"line {inner.lineno} loops in Python")
+        for line, why in LoopFinder(tree, exercise, names.resolve, matches).problems():
+            flag(line, why)
     if rules.require and not _is_stub(tree, exercise):
         used = {canonical(d) for n in ast.walk(tree) if isinstance(n, (ast.Name, ast.Attribute, ast.Call))
                 and (d := names.resolve(n))}

@@ -7,20 +7,27 @@ records every call of a forbidden function (by code object, so any alias,
 module (`course.*`), whether each required function was called, and whether
 the student's code touched the hook itself. The static check
 (`autograder.rules.static.static_violations`) refuses the names that could blind it.
+
+A forbidden call is charged to the exercise whose code made it: when the student's
+function calls another graded exercise's function (`rnn_forward` calling `rnn_step`)
+and a call forbidden by *that* exercise's own rules happens inside it, it is left to
+that exercise (graded by its own calls), not to the caller (`RuleWatch.others`). A
+call the callee's rules allow but the caller's forbid still costs the caller, so no
+work is laundered through another exercise's function. This is best-effort, like the
+whole watch: what is computed (the traced graph) is the evidence that holds.
 """
 
 from __future__ import annotations
 
-import fnmatch
-import importlib
-import inspect
 import sys
 import threading
 import types
 from pathlib import Path
 from typing import Any, Callable
 
-from autograder.rules.static import TAMPERING, Rules, canonical, equivalents
+from autograder.rules.static import TAMPERING, Rules, equivalents
+from autograder.rules.targets import GENERATED, codes as _codes, converted_from, forbidden, objects as _objects
+from autograder.rules.targets import resolve  # noqa: F401 - part of this module's interface
 
 LIBRARY_DIRS = tuple(str(Path(__file__).resolve().parents[2] / p) for p in ("autograder", "course"))
 """Our own packages: their frames are never the student's."""
@@ -37,68 +44,6 @@ calls nothing the watch can see, so what the traces called is remembered for suc
 
 class RuleBroken(Exception):
     """The student's code broke one of the exercise's rules."""
-
-
-def resolve(name: str) -> Any:
-    """The object a dotted name stands for (`tensorflow.scan` -> the function), or None."""
-    parts = canonical(name).split(".")
-    for cut in range(len(parts), 0, -1):
-        try:
-            obj: Any = importlib.import_module(".".join(parts[:cut]))
-        except Exception:  # noqa: BLE001 - not a module at this depth
-            continue
-        try:
-            for attr in parts[cut:]:
-                obj = getattr(obj, attr)
-        except AttributeError:
-            return None
-        return obj
-    return None
-
-
-def _objects(pattern: str) -> list[Any]:
-    """Objects a pattern names: one, or every attribute of a module matching a wildcard."""
-    pattern = canonical(pattern)
-    if not any(c in pattern for c in "*?["):
-        obj = resolve(pattern)
-        return [] if obj is None else [obj]
-    module_name, _, leaf = pattern.rpartition(".")
-    if any(c in module_name for c in "*?["):
-        return []
-    module = resolve(module_name)
-    if module is None:
-        return []
-    top = canonical(module_name).split(".")[0]
-    out = []
-    for attr in dir(module):
-        if fnmatch.fnmatchcase(attr, leaf):
-            try:
-                obj = getattr(module, attr)
-            except Exception:  # noqa: BLE001
-                continue
-            owner = getattr(obj, "__module__", None) or ""
-            if isinstance(obj, types.ModuleType) or owner.split(".")[0] != top:
-                continue  # what the module merely imported (math.log in statistics, enum helpers, ...)
-            out.append(obj)
-    return out
-
-
-def _codes(obj: Any) -> list[types.CodeType]:
-    """Code objects that run when `obj` is called: a function's innermost body (decorators'
-    wrappers are shared by many functions, so never theirs), or a class's own methods."""
-    if isinstance(obj, (types.FunctionType, types.MethodType)):
-        try:
-            fn = inspect.unwrap(getattr(obj, "__func__", obj))
-        except ValueError:  # a cycle of __wrapped__
-            return []
-        fn = getattr(fn, "__func__", fn)
-        return [fn.__code__] if isinstance(fn, types.FunctionType) else []
-    if isinstance(getattr(obj, "python_function", None), types.FunctionType):  # a tf.function
-        return _codes(obj.python_function)
-    if isinstance(obj, type):
-        return [v.__code__ for k, v in vars(obj).items()
-                if k in ("__init__", "__new__", "__call__", "call") and isinstance(v, types.FunctionType)]
-    return []
 
 
 def _cell_code(filename: str, library: tuple[str, ...]) -> bool:
@@ -122,23 +67,19 @@ class RuleWatch:
             not while its cell merely defines it).
         namespace: where a bare required name (`gru_forward`, a function the
             notebook defines) is looked up; dotted names are imported.
+        others: the other graded exercises' functions (name in `namespace` -> their
+            rules, plain or not): a call that one of them makes, forbidden by its own
+            rules, is its exercise's to answer for, not this one's.
     """
 
     def __init__(self, exercise: str, rules: Rules, check_required: bool = True,
-                 namespace: dict | None = None) -> None:
+                 namespace: dict | None = None, others: dict[str, Any] | None = None) -> None:
         self.exercise, self.rules, self.check_required = exercise, rules, check_required
-        self.forbidden: dict[types.CodeType, str] = {}
-        self.forbidden_builtins: dict[int, str] = {}
+        own = forbidden(tuple(rules.forbid))
+        self.forbidden: dict[types.CodeType, str] = dict(own.codes)
+        self.forbidden_builtins: dict[int, str] = dict(own.builtins)
         self.tamper: dict[Any, str] = {}  # code objects and builtin ids: refused from the student's own frames
-        self.modules: list[tuple[str, str]] = []  # (module prefix, pattern)
-        for pattern in rules.forbid:
-            if pattern.endswith(".*") and not any(c in pattern[:-2] for c in "*?["):
-                self.modules.append((canonical(pattern[:-2]), pattern))
-            for obj in _objects(pattern):
-                for code in _codes(obj):
-                    self.forbidden[code] = pattern
-                if isinstance(obj, types.BuiltinFunctionType):
-                    self.forbidden_builtins[id(obj)] = pattern
+        self.modules: list[tuple[str, str]] = list(own.modules)  # (module prefix, pattern)
         for pattern in TAMPERING:
             for obj in _objects(pattern):
                 for code in _codes(obj):
@@ -155,6 +96,16 @@ class RuleWatch:
             for obj in found:
                 for code in _codes(obj):
                     self.required[code] = name
+        self.others: dict[types.CodeType, tuple[str, Any]] = {}  # another exercise's code -> its rules
+        self.other_files: set[str] = set()  # the cells those functions were defined in
+        for name, other in (others or {}).items():
+            other_rules = other if isinstance(other, Rules) else Rules.from_plain(other)
+            target = (namespace or {}).get(name)
+            if name == exercise or not other_rules.forbid or not callable(target):
+                continue
+            for code in _codes(getattr(target, "python_function", target)):
+                self.others[code] = (name, forbidden(tuple(other_rules.forbid)))
+                self.other_files.add(code.co_filename)
         self.hits: list[str] = []
         self.seen: set[str] = set()
         self.remembered: frozenset[str] = frozenset()  # what earlier traces of the same compiled function called
@@ -170,6 +121,40 @@ class RuleWatch:
             return False
         filename = frame.f_code.co_filename
         return not (filename.startswith(self.library) or filename.startswith("<frozen"))
+
+    def _charged_elsewhere(self, frame: Any, builtin: Any = None) -> bool:
+        """Whether a forbidden call is another exercise's to answer for, not this one's.
+
+        `frame` is the forbidden function's own frame (or, with `builtin`, the frame calling
+        that builtin). Walking out from the code that made the call, past library frames and
+        code from the other exercises' cells: the first frame of another exercise's function
+        (or of AutoGraph's conversion of it) decides, when that exercise's own rules forbid
+        the call; any other code of the student's (this exercise's cell, a helper cell, a
+        helper in another exercise's cell called directly) keeps the call this one's.
+        """
+        if not self.others:
+            return False
+        current = frame if builtin is not None else frame.f_back
+        for _ in range(1000):
+            if current is None:
+                return False
+            code = current.f_code
+            if GENERATED in code.co_filename:
+                original = converted_from(current)
+                if original is None:  # a function nested in converted code: its converted parent decides
+                    current = current.f_back
+                    continue
+                code = original
+            if self.required.get(code) == _OWN:
+                return False
+            other = self.others.get(code)
+            if other is not None:
+                return other[1].covers(frame, builtin)
+            filename = code.co_filename
+            if not (filename in self.other_files or filename.startswith(self.library) or filename.startswith("<frozen")):
+                return False
+            current = current.f_back
+        return False
 
     def _classify(self, frame: Any) -> tuple[str | None, str | None, str | None]:
         """(forbidden pattern, required name, tampering pattern) of a frame's code; the same for every call."""
@@ -191,6 +176,7 @@ class RuleWatch:
         verdicts = self._verdicts
         classify = self._classify
         students = self._students
+        charged_elsewhere = self._charged_elsewhere
         builtins_hit = {**{k: (v, False) for k, v in self.forbidden_builtins.items()},
                         **{k: (v, True) for k, v in self.tamper.items() if isinstance(k, int)}}
         hits = self.hits
@@ -209,7 +195,7 @@ class RuleWatch:
                 if verdict is clean:
                     return
                 hit, need, tamper = verdict
-                if hit is not None:
+                if hit is not None and not charged_elsewhere(frame):
                     hits.append(hit)
                 if need is not None:
                     seen.add(need)
@@ -217,7 +203,7 @@ class RuleWatch:
                     hits.append(tamper)
             elif event == "c_call":
                 found = builtins_hit.get(id(arg))
-                if found is not None and (not found[1] or students(frame)):
+                if found is not None and (students(frame) if found[1] else not charged_elsewhere(frame, arg)):
                     hits.append(found[0])
 
         return hook
@@ -257,27 +243,33 @@ class RuleWatch:
             raise RuleBroken(problem)
 
 
-def watched(body: Callable[[], Any], exercise: str, rules: dict | None, check_required: bool) -> Any:
+def watched(body: Callable[[], Any], exercise: str, rules: dict | None, check_required: bool,
+            namespace: dict | None = None, others: dict[str, Any] | None = None) -> Any:
     """Runs `body` under an exercise's rules (their plain form; none: just runs it).
+
+    Args:
+        namespace, others: as for `RuleWatch` (what other exercises' functions call is theirs).
 
     Raises:
         RuleBroken: the body broke a rule (after it finished).
     """
     if not rules:
         return body()
-    watch = RuleWatch(exercise, Rules.from_plain(rules), check_required)
+    watch = RuleWatch(exercise, Rules.from_plain(rules), check_required, namespace, others)
     with watch:
         value = body()
     watch.enforce()
     return value
 
 
-def call_watched(namespace: dict, function: str, exercise: str, rules: dict | None, body: Callable[[], Any]) -> Any:
+def call_watched(namespace: dict, function: str, exercise: str, rules: dict | None, body: Callable[[], Any],
+                 others: dict[str, Any] | None = None) -> Any:
     """Runs `body` (a probe calling `namespace[function]`) with only the student's function under watch.
 
     The grader's own work around the call - building inputs, taking gradients,
     converting the result - runs unwatched, so the watch costs only what the
-    student's code runs.
+    student's code runs. `others` (the other graded exercises' functions -> their
+    rules) leaves to them what they call against their own rules (`RuleWatch`).
 
     Raises:
         RuleBroken: the function broke a rule in any of its calls.
@@ -285,7 +277,8 @@ def call_watched(namespace: dict, function: str, exercise: str, rules: dict | No
     original = namespace.get(function)
     if not rules or not callable(original):
         return body()
-    watch = RuleWatch(exercise, Rules.from_plain(rules), check_required=True, namespace=namespace)
+    others = {name: value for name, value in (others or {}).items() if name != function}
+    watch = RuleWatch(exercise, Rules.from_plain(rules), check_required=True, namespace=namespace, others=others)
     own = getattr(original, "python_function", original)  # a tf.function's Python, or the function itself
     for code in _codes(own):
         watch.required.setdefault(code, _OWN)

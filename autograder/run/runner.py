@@ -271,7 +271,7 @@ def run(job: Job, probe_spec: str, chan_fd: int, calls_fd: int | None = None) ->
             try:
                 with timer.limited(call.get("time_limit_s")):
                     value = call_watched(namespace, str(call.get("function", name)), name, call.get("rules"),
-                                         lambda: probe(namespace, call))  # noqa: B023 - called at once
+                                         lambda: probe(namespace, call), others)  # noqa: B023 - called at once
                 result = CallResult(True, value, None)
             except BaseException as exc:  # noqa: BLE001
                 if isinstance(exc, StepTimeLimit):
@@ -286,6 +286,8 @@ def run(job: Job, probe_spec: str, chan_fd: int, calls_fd: int | None = None) ->
                     "TypeError", f"the probe's result is not plain data ({exc})"), seconds)))
 
     rules_of = {str(c.get("exercise", "")): c.get("rules") for c in job.calls if c.get("rules")}
+    function_of = {str(c.get("exercise", "")): str(c.get("function", c.get("exercise", ""))) for c in job.calls}
+    others = {function_of[name]: rules for name, rules in rules_of.items()}  # what each answers for itself
     for i, cell in enumerate(job.cells):
         exercise = cell.exercise or f"cell {i}"
         filename = f"<cell {i}: {exercise}>"
@@ -296,7 +298,8 @@ def run(job: Job, probe_spec: str, chan_fd: int, calls_fd: int | None = None) ->
         try:
             code = compile(cell.code, filename, "exec")
             with timer.limited(cell.time_limit_s):
-                watched(lambda: exec(code, namespace), exercise, rules_of.get(exercise), False)  # noqa: B023
+                watched(lambda: exec(code, namespace), exercise, rules_of.get(exercise), False, namespace,  # noqa: B023
+                        {f: r for f, r in others.items() if f != function_of.get(exercise)})
             step = StepResult(True, None)
         except BaseException as exc:  # noqa: BLE001 - SystemExit and KeyboardInterrupt included
             if isinstance(exc, StepTimeLimit):
