@@ -22,7 +22,7 @@ from autograder.rules.graph import GraphRule, graph_problem
 from autograder.run import Job, RunResult
 from autograder.run.protocol import CallResult, ErrorInfo
 
-TRACE_PROBE = "autograder.run.probes.graph:trace_graph"
+TRACE_PROBE = "autograder.run.probes.graph:trace_graph_once"
 RUN_PROBE = "autograder.run.probes.graph:run_graph"
 TRACE_FLOOR_S = 8.0
 """Each trace call's time limit at least (tracing and freezing a graph costs more than one eager call)."""

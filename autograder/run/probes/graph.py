@@ -18,6 +18,8 @@ result plus the evidence (`ops`, `names`) the grading side judges.
 from __future__ import annotations
 
 import base64
+import hashlib
+import json
 from typing import Any
 
 from autograder.rules.graph import (
@@ -129,6 +131,26 @@ def trace_graph(namespace: dict, call: dict) -> dict:
             "outputs": outputs, "structure": shape_of(frozen.structured_outputs)}
 
 
+_TRACES: dict[str, tuple[Any, dict]] = {}
+"""This job's traces, by function and signature (`trace_graph_once`)."""
+
+
+def trace_graph_once(namespace: dict, call: dict) -> dict:
+    """`trace_graph`, traced once per function and signature in this job, as `tf.function` itself would.
+
+    The grader's trace calls use it: the cases of an exercise that share their sizes share one graph (the same
+    bytes), which the clean job then imports once (`run_graph`). `check` traces every case afresh.
+    """
+    fn = find_function(namespace, str(call["function"]))
+    key = json.dumps([id(fn), call["signature"], call.get("graph")], sort_keys=True, default=str)
+    kept = _TRACES.get(key)
+    if kept is not None and kept[0] is fn:
+        return kept[1]
+    traced = trace_graph(namespace, call)
+    _TRACES[key] = (fn, traced)
+    return traced
+
+
 def _rebuild(node: Any, outs: list) -> Any:
     if isinstance(node, dict) and "__out__" in node:
         return outs[int(node["__out__"])]
@@ -216,6 +238,29 @@ def parse_graph(traced: Any) -> Any:
     return graph_def
 
 
+_IMPORTED: dict[str, Any] = {}
+"""Graphs this job imported, by a hash of their bytes and ends: the same graph is imported once."""
+
+
+def _imported(graph_def: Any, encoded: str, inputs: list[str], outputs: list[str]) -> Any:
+    """The graph imported into this process and pruned to a function of `inputs` giving `outputs`."""
+    import tensorflow as tf
+
+    key = hashlib.sha256(json.dumps([encoded, inputs, outputs]).encode()).hexdigest()
+    if key in _IMPORTED:
+        return _IMPORTED[key]
+    graph_def = _renamed(graph_def)
+
+    def imported() -> None:
+        tf.compat.v1.import_graph_def(graph_def, name="")
+
+    wrapped = tf.compat.v1.wrap_function(imported, [])
+    pruned = wrapped.prune(feeds=[wrapped.graph.get_tensor_by_name(n) for n in inputs],
+                           fetches=[wrapped.graph.get_tensor_by_name(n) for n in outputs])
+    _IMPORTED[key] = pruned
+    return pruned
+
+
 def run_graph(namespace: dict, call: dict) -> dict:
     """Runs a traced graph on the case's inputs; the call probe's result plus `ops` and `names` (evidence).
 
@@ -246,15 +291,7 @@ def _run_graph(call: dict) -> dict:
     if graph_problem(GraphRule.from_plain(call.get("graph")), name, ops, names):
         return evidence  # judged on its evidence alone: nothing to run
     inputs, outputs = list(traced["inputs"]), list(traced["outputs"])
-
-    graph_def = _renamed(graph_def)
-
-    def imported() -> None:
-        tf.compat.v1.import_graph_def(graph_def, name="")
-
-    wrapped = tf.compat.v1.wrap_function(imported, [])
-    pruned = wrapped.prune(feeds=[wrapped.graph.get_tensor_by_name(n) for n in inputs],
-                           fetches=[wrapped.graph.get_tensor_by_name(n) for n in outputs])
+    pruned = _imported(graph_def, traced["graph"], inputs, outputs)
     args = [as_argument(a, call.get("tensors", True)) for a in call.get("args", [])]
     kwargs = {k: as_argument(v, call.get("tensors", True)) for k, v in call.get("kwargs", {}).items()}
     feeds = [t for t in tf.nest.flatten([args, kwargs]) if isinstance(t, tf.Tensor)]
