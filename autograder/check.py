@@ -25,7 +25,7 @@ from autograder.grading.locate import GRADED, first_line
 from autograder.grading.tf_errors import clean, student_line, student_traceback
 from autograder.rules.graph import GraphRule, graph_problem
 from autograder.run.probes.call import run_call
-from autograder.run.probes.graph import GraphTraceFailure, UnsafeGraph, run_graph, trace_graph
+from autograder.run.probes.graph import GraphTraceFailure, UnsafeGraph, run_graph, trace_case
 from autograder.rules.watch import LIBRARY_DIRS, RuleBroken, call_watched
 from autograder.rules.static import Rules, static_violations, violation_message
 from autograder.run.protocol import ErrorInfo
@@ -174,7 +174,7 @@ def graph_case(namespace: dict, exercise: str, call: dict, others: dict | None =
         GraphTraceFailure: the function could not be traced.
     """
     traced = call_watched(namespace, str(call.get("function", exercise)), exercise, call.get("rules"),
-                          lambda: trace_graph(namespace, trace_call(call)), others)
+                          lambda: trace_case(namespace, trace_call(call)), others)
     traced = json.loads(json.dumps(traced))
     try:
         out = run_graph({}, clean_call(call, traced))

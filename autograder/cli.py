@@ -289,6 +289,9 @@ def build_parser(settings: CourseSettings | None = None) -> argparse.ArgumentPar
 
 
 def main(argv: list[str] | None = None) -> int:
+    from autograder.grading.settings import skip_unused_imports
+
+    skip_unused_imports()
     first = argparse.ArgumentParser(add_help=False)
     first.add_argument("--settings", default=None)
     known, _ = first.parse_known_args(argv)

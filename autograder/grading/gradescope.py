@@ -19,6 +19,7 @@ from pathlib import Path
 
 from autograder.authoring.bundle import BundleConfig
 from autograder.reports.writer import gradescope_results
+from autograder.grading.settings import skip_unused_imports
 from autograder.grading.submissions import find_submission
 
 NO_NOTEBOOK = ("No notebook (.ipynb) was found in your submission. Upload the notebook itself "
@@ -63,6 +64,7 @@ def main(argv: list[str] | None = None) -> int:
                                      description="Grade /autograder/submission as Gradescope's run_autograder.")
     parser.add_argument("--root", default="/autograder")
     args = parser.parse_args(argv)
+    skip_unused_imports()
     path = run(Path(args.root))
     print(f"wrote {path}")
     return 0

@@ -66,10 +66,28 @@ def signature(call: dict) -> dict:
     return {"__seq__": "list", "items": [{"__seq__": "list", "items": args}, {"__dict__": kwargs}]}
 
 
+def general(node: Any) -> Any:
+    """A signature with every axis of every tensor unknown (ranks, dtypes and other values kept)."""
+    if isinstance(node, dict) and "__spec__" in node:
+        return {"__spec__": [None] * len(node["__spec__"]), "dtype": node["dtype"]}
+    if isinstance(node, dict) and "__seq__" in node:
+        return {"__seq__": node["__seq__"], "items": [general(v) for v in node["items"]]}
+    if isinstance(node, dict) and "__dict__" in node:
+        return {"__dict__": {k: general(v) for k, v in node["__dict__"].items()}}
+    return node
+
+
 def trace_call(call: dict) -> dict:
-    """The student's job's call for a case of a graph-ruled exercise: trace, with no input values."""
+    """The student's job's call for a case of a graph-ruled exercise: trace, with no input values.
+
+    It carries the case's signature and, where that has a known size, the general one (every size unknown),
+    which the trace tries first (`autograder.run.probes.graph.trace_case`).
+    """
     keep = ("exercise", "case", "function", "graph", "rules", "seed", "time_limit_s")
-    return {**{k: call[k] for k in keep if k in call}, "probe": TRACE_PROBE, "signature": signature(call)}
+    own = signature(call)
+    wide = general(own)
+    return {**{k: call[k] for k in keep if k in call}, "probe": TRACE_PROBE, "signature": own,
+            **({"general": wide} if wide != own else {})}
 
 
 def clean_call(call: dict, traced: Any) -> dict:

@@ -1,7 +1,8 @@
 """Probes for exercises judged on their graph (`autograder.rules.graph`): trace in the student's job, run clean.
 
-`trace_graph` runs in the student's job (and in `check`): it wraps the student's function in `tf.function`
-with an input signature made from the case's sizes (the rule's and the case's unknown axes as None), takes
+`trace_case` runs in the student's job (and in `check`): it traces with every size unknown where the function
+allows it, so that one graph serves every case of the exercise, else with the case's own sizes. `trace_graph`
+wraps the student's function in `tf.function` with an input signature made from those sizes, takes
 the concrete function, freezes what it captured into constants, and returns the `GraphDef` (with its function
 library) as base64 plus the names of its inputs and outputs and the shape of its result. It never receives
 the case's input values: only their shapes, dtypes and any non-tensor arguments.
@@ -25,6 +26,7 @@ from typing import Any
 from autograder.rules.graph import (
     GRADIENT_NAME, MAX_GRAPH_BYTES, GraphRule, graph_problem, trace_failed_message, unsafe_message, unsafe_ops,
 )
+from autograder.rules.watch import WATCHED
 from autograder.run.plain import to_plain
 from autograder.run.probes.call import _weighted_sum, as_argument
 from autograder.run.probes.lookup import find_function
@@ -131,24 +133,55 @@ def trace_graph(namespace: dict, call: dict) -> dict:
             "outputs": outputs, "structure": shape_of(frozen.structured_outputs)}
 
 
-_TRACES: dict[str, tuple[Any, dict]] = {}
-"""This job's traces, by function and signature (`trace_graph_once`)."""
+_TRACES: dict[str, tuple[Any, dict | GraphTraceFailure]] = {}
+"""This job's traces (or trace failures), by function and signature (`trace_graph_once`)."""
+
+
+def trace_case(namespace: dict, call: dict, cache: dict | None = None) -> dict:
+    """The case's graph: traced with every size unknown when the function allows it, else with the case's own.
+
+    A call may carry `general`, its signature with every axis unknown (`autograder.grading.graphs.trace_call`):
+    one graph traced that way serves every case of the exercise whose arguments have the same ranks and
+    dtypes, as `tf.function(reduce_retracing=True)` relaxes sizes. A function that cannot be traced so (it
+    reads a size as a Python number) is traced with the case's own sizes, as if `general` were absent.
+
+    Args:
+        cache: traces kept by function and signature (failures too), shared by a job's calls; None traces afresh.
+    """
+    general = call.get("general")
+    if general is not None:
+        try:
+            return _traced(namespace, {**call, "signature": general}, cache)
+        except GraphTraceFailure:
+            pass
+    return _traced(namespace, call, cache)
+
+
+def _traced(namespace: dict, call: dict, cache: dict | None) -> dict:
+    if cache is None:
+        return trace_graph(namespace, call)
+    fn = find_function(namespace, str(call["function"]))
+    own = getattr(fn, WATCHED, fn)  # under the rules' watch: the student's function it wraps
+    key = json.dumps([id(own), call["signature"], call.get("graph")], sort_keys=True, default=str)
+    kept = cache.get(key)
+    if kept is None or kept[0] is not own:
+        try:
+            kept = (own, trace_graph(namespace, call))
+        except GraphTraceFailure as exc:
+            kept = (own, exc)
+        cache[key] = kept
+    if isinstance(kept[1], GraphTraceFailure):
+        raise GraphTraceFailure(str(kept[1])) from None
+    return kept[1]
 
 
 def trace_graph_once(namespace: dict, call: dict) -> dict:
-    """`trace_graph`, traced once per function and signature in this job, as `tf.function` itself would.
+    """`trace_case`, traced once per function and signature in this job, as `tf.function` itself would.
 
-    The grader's trace calls use it: the cases of an exercise that share their sizes share one graph (the same
+    The grader's trace calls use it: the cases of an exercise that share a signature share one graph (the same
     bytes), which the clean job then imports once (`run_graph`). `check` traces every case afresh.
     """
-    fn = find_function(namespace, str(call["function"]))
-    key = json.dumps([id(fn), call["signature"], call.get("graph")], sort_keys=True, default=str)
-    kept = _TRACES.get(key)
-    if kept is not None and kept[0] is fn:
-        return kept[1]
-    traced = trace_graph(namespace, call)
-    _TRACES[key] = (fn, traced)
-    return traced
+    return trace_case(namespace, call, _TRACES)
 
 
 def _rebuild(node: Any, outs: list) -> Any:
@@ -255,8 +288,11 @@ def _imported(graph_def: Any, encoded: str, inputs: list[str], outputs: list[str
         tf.compat.v1.import_graph_def(graph_def, name="")
 
     wrapped = tf.compat.v1.wrap_function(imported, [])
-    pruned = wrapped.prune(feeds=[wrapped.graph.get_tensor_by_name(n) for n in inputs],
-                           fetches=[wrapped.graph.get_tensor_by_name(n) for n in outputs])
+    feeds = [wrapped.graph.get_tensor_by_name(n) for n in inputs]
+    # The signature lets a call bind its tensors at once: without it TensorFlow first tries to bind them to a
+    # signature that does not fit and formats every input into the message it then drops (most of a call's time).
+    pruned = wrapped.prune(feeds=feeds, fetches=[wrapped.graph.get_tensor_by_name(n) for n in outputs],
+                           input_signature=(tuple(tf.TensorSpec(t.shape, t.dtype) for t in feeds), {}))
     _IMPORTED[key] = pruned
     return pruned
 
