@@ -181,6 +181,16 @@ def copy_mathjax(out: Path) -> str | None:
     return f"{MATHJAX}/MathJax.js?config={MATHJAX_CONFIG}"
 
 
+JS_OUTPUTS = ("application/javascript", "application/vnd.jupyter.widget-view+json")
+"""Output types that run JavaScript in a page (and need the require.js nbconvert's template loads)."""
+
+
+def needs_require(nb: nbformat.NotebookNode) -> bool:
+    """Whether any output of the notebook runs JavaScript in the page."""
+    return any(mime in output.get("data", {}) for cell in nb.cells for output in cell.get("outputs", [])
+               for mime in JS_OUTPUTS)
+
+
 def page(nb: nbformat.NotebookNode, record: dict, lesson: str, mathjax_url: str | None = None) -> str:
     """One lesson's HTML page: nbconvert's `lab` template, with a banner holding the headline.
 
@@ -190,6 +200,8 @@ def page(nb: nbformat.NotebookNode, record: dict, lesson: str, mathjax_url: str 
 
     exporter = HTMLExporter(template_name="lab", **({"mathjax_url": mathjax_url} if mathjax_url else {}))
     body, _ = exporter.from_notebook_node(nb)
+    if not needs_require(nb):  # nbconvert loads require.js from a CDN for outputs that run JavaScript: none here
+        body = body.replace(f'<script src="{exporter.require_js_url}"></script>', "", 1)
     if mathjax_url:  # the package ships no TeX web fonts: tell MathJax, before it loads, to use its STIX ones
         loader = f'<script src="{mathjax_url}">'
         body = body.replace(loader, MATHJAX_FONTS + "\n" + loader, 1)

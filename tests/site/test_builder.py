@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import re
 import sys
 from pathlib import Path
 
@@ -93,7 +94,18 @@ def test_pages_load_mathjax_from_a_copy_beside_them(tmp_path):
     nb.cells = [nbformat.v4.new_markdown_cell("# T1 · Math\n\nThe uniform model: $\\mathrm{PP} = V$.")]
     page = builder.page(nb, {"seconds": 1.0, "small": True}, "T1", url)
     assert f'<script src="{url}">' in page and "libs/mathjax" not in page
+    assert not re.findall(r'<script[^>]*src="https?:', page)  # no output runs JavaScript: no script from a CDN
     assert page.index(builder.MATHJAX_FONTS) < page.index(f'<script src="{url}">')  # fonts set before it loads
+
+
+def test_require_js_stays_where_an_output_runs_javascript():
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell("display(Javascript('1'))")
+    cell.outputs = [nbformat.v4.new_output("display_data", data={"application/javascript": "1"})]
+    nb.cells = [cell]
+    assert builder.needs_require(nb) and "require.min.js" in builder.page(nb, {"seconds": 1.0}, "T1", None)
+    nb.cells[0].outputs = [nbformat.v4.new_output("display_data", data={"text/plain": "1"})]
+    assert not builder.needs_require(nb) and "require.min.js" not in builder.page(nb, {"seconds": 1.0}, "T1", None)
 
 
 def test_without_the_package_the_pages_fall_back_to_the_cdn(tmp_path, monkeypatch):
