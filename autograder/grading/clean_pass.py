@@ -67,7 +67,8 @@ def run_clean_jobs(runner: "Runner", plans: dict[int, CleanPlan], labels: list[s
 
     def ran(k: int, clean: RunResult) -> None:
         j = alone[k]
-        if clean.status in MACHINE_FAILURES and len(clean.calls) < len(plans[j].job.calls):
+        finished = sum(call is not None for call in clean.calls)  # the pool pads a run cut short with None
+        if clean.status in MACHINE_FAILURES and finished < len(plans[j].job.calls):
             failed.append(j)  # no student code runs there: the machine's failure, tried once more
             return
         finish(j, clean)

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import shutil
+
+import pytest
+
 from autograder.grading.clean_pass import CLEAN_BATCH, run_clean_jobs
 from autograder.grading.graphs import CleanPlan
 from autograder.run import Job, RunResult
@@ -68,10 +72,11 @@ def test_a_crash_the_machine_caused_is_tried_once_more_then_kept():
     attempts = {"s0": 0}
 
     def answer(job, _):
+        crashed = RunResult("crashed", "signal 6", {}, [None] * len(job.calls))  # as the pool pads a cut-short run
         if owners(job) == {"s0"}:
             attempts["s0"] += 1
-            return RunResult("crashed", "signal 6", {}, [])
-        return RunResult("crashed", "signal 6", {}, []) if "s0" in owners(job) else RunResult("ok", "", {}, ok_calls(job))
+            return crashed
+        return crashed if "s0" in owners(job) else RunResult("ok", "", {}, ok_calls(job))
 
     got = run({0: plan("s0"), 1: plan("s1")}, Runner(answer))
     assert attempts["s0"] == 2 and got[0].status == "crashed"
@@ -82,3 +87,46 @@ def test_a_submission_with_no_graph_is_finished_without_a_job():
     runner = Runner(lambda job, _: RunResult("ok", "", {}, ok_calls(job)))
     got = run({0: CleanPlan(None), 1: plan("s1")}, runner)
     assert got[0] is None and got[1].status == "ok" and len(runner.jobs) == 1
+
+
+class CrashingCleanJobs:
+    """A real sandbox whose first `crashes` clean jobs (jobs with no cell: no student code) die of SIGSEGV
+    before their first call, as a job the machine killed would."""
+
+    CRASH = "import os, signal\nos.kill(os.getpid(), signal.SIGSEGV)"
+
+    def __init__(self, box, crashes: int) -> None:
+        self.box, self.left, self.clean_jobs = box, crashes, 0
+
+    def run_many(self, jobs, on_result=None, labels=None):
+        return self.box.run_many([self._maybe(job) for job in jobs], on_result=on_result, labels=labels)
+
+    def _maybe(self, job: Job) -> Job:
+        if job.cells:
+            return job
+        self.clean_jobs += 1
+        if not self.left:
+            return job
+        self.left -= 1
+        return Job([*job.setup, self.CRASH], job.cells, job.calls, job.seed, job.deny_paths)
+
+
+@pytest.mark.slow
+def test_clean_jobs_the_machine_kills_are_split_and_retried_in_a_real_sandbox(roomy_sandbox, tmp_path):
+    """The shared clean job dies, then the first submission's job alone dies too: both submissions are still
+    graded in full from their graphs (shared job, each alone, the first once more: four clean jobs)."""
+    from lesson_submissions import assert_full_marks, solution
+
+    from autograder.grading.pipeline import GradeConfig, Grader
+    from autograder.run import Limits
+
+    paths = []
+    for name in ("first", "second"):
+        shutil.copyfile(solution("A2"), tmp_path / f"{name}.ipynb")
+        paths.append(tmp_path / f"{name}.ipynb")
+    runner = CrashingCleanJobs(roomy_sandbox, crashes=2)
+    grader = Grader(GradeConfig(solution("A2").parent, "A2", 1, Limits()))
+    results = grader.grade(paths, runner)
+    assert runner.clean_jobs == 4
+    for result in results:
+        assert_full_marks(result)
