@@ -36,24 +36,27 @@ def is_graph_call(call: dict) -> bool:
     return bool(call.get("graph")) and call.get("probe", "call") == "call"
 
 
-def _spec(value: Any, axes: set[int], tensors: bool) -> Any:
-    """A plain argument with each numeric array replaced by its shape (`axes` unknown) and dtype."""
+def _spec(value: Any, axes: set[int] | None, tensors: bool) -> Any:
+    """A plain argument with each numeric array replaced by its shape (`axes` unknown; None: every axis, nested
+    arrays' too) and dtype."""
     if isinstance(value, dict) and "__array__" in value:
         if tensors and np.dtype(str(value.get("dtype"))).kind in "fiub":
-            return {"__spec__": [None if d in axes else int(s) for d, s in enumerate(value["shape"])],
+            return {"__spec__": [None if axes is None or d in axes else int(s) for d, s in enumerate(value["shape"])],
                     "dtype": value["dtype"]}
         return value
+    inner = None if axes is None else set()
     if isinstance(value, dict) and "__seq__" in value:
-        return {"__seq__": value["__seq__"], "items": [_spec(v, set(), tensors) for v in value["items"]]}
+        return {"__seq__": value["__seq__"], "items": [_spec(v, inner, tensors) for v in value["items"]]}
     if isinstance(value, dict) and "__dict__" in value:
-        return {"__dict__": {k: _spec(v, set(), tensors) for k, v in sorted(value["__dict__"].items())}}
+        return {"__dict__": {k: _spec(v, inner, tensors) for k, v in sorted(value["__dict__"].items())}}
     return value
 
 
-def signature(call: dict) -> dict:
+def signature(call: dict, every_size_unknown: bool = False) -> dict:
     """The trace's signature of a case: `[args, kwargs]` with arrays as shapes and dtypes, never values.
 
-    The unknown axes of positional argument i are the case's symbolic axes and the rule's `unknown` ones.
+    The unknown axes of positional argument i are the case's symbolic axes and the rule's `unknown` ones; with
+    `every_size_unknown`, every axis of every tensor (ranks, dtypes and other values kept).
     """
     rule = GraphRule.from_plain(call.get("graph"))
     symbolic = call.get("symbolic") or []
@@ -61,20 +64,10 @@ def signature(call: dict) -> dict:
     args = []
     for i, a in enumerate(call.get("args", [])):
         axes = set(symbolic[i]) if i < len(symbolic) else set()
-        args.append(_spec(a, axes | set(rule.unknown_at(i)), tensors))
-    kwargs = {k: _spec(v, set(), tensors) for k, v in sorted(call.get("kwargs", {}).items())}
+        args.append(_spec(a, None if every_size_unknown else axes | set(rule.unknown_at(i)), tensors))
+    kwargs = {k: _spec(v, None if every_size_unknown else set(), tensors)
+              for k, v in sorted(call.get("kwargs", {}).items())}
     return {"__seq__": "list", "items": [{"__seq__": "list", "items": args}, {"__dict__": kwargs}]}
-
-
-def general(node: Any) -> Any:
-    """A signature with every axis of every tensor unknown (ranks, dtypes and other values kept)."""
-    if isinstance(node, dict) and "__spec__" in node:
-        return {"__spec__": [None] * len(node["__spec__"]), "dtype": node["dtype"]}
-    if isinstance(node, dict) and "__seq__" in node:
-        return {"__seq__": node["__seq__"], "items": [general(v) for v in node["items"]]}
-    if isinstance(node, dict) and "__dict__" in node:
-        return {"__dict__": {k: general(v) for k, v in node["__dict__"].items()}}
-    return node
 
 
 def trace_call(call: dict) -> dict:
@@ -84,8 +77,7 @@ def trace_call(call: dict) -> dict:
     which the trace tries first (`autograder.run.probes.graph.trace_case`).
     """
     keep = ("exercise", "case", "function", "graph", "rules", "seed", "time_limit_s")
-    own = signature(call)
-    wide = general(own)
+    own, wide = signature(call), signature(call, every_size_unknown=True)
     return {**{k: call[k] for k in keep if k in call}, "probe": TRACE_PROBE, "signature": own,
             **({"general": wide} if wide != own else {})}
 
