@@ -23,6 +23,7 @@ from collections.abc import Iterator
 from typing import Any, Callable
 
 from autograder.rules.watch import call_watched, watched
+from autograder.run import tf_state
 from autograder.run.job import Job
 from autograder.run.protocol import (
     CallDone, CallResult, CallStart, CellDone, CellStart, Done, ErrorInfo, LineReader, Message, SetupFailed,
@@ -268,6 +269,7 @@ def run(job: Job, probe_spec: str, chan_fd: int, calls_fd: int | None = None) ->
                 send(CallDone(i, CallResult(False, None, error, 0.0)))
                 continue
             started = time.perf_counter()
+            before = tf_state.snapshot()
             try:
                 with timer.limited(call.get("time_limit_s")):
                     value = call_watched(namespace, str(call.get("function", name)), name, call.get("rules"),
@@ -277,6 +279,7 @@ def run(job: Job, probe_spec: str, chan_fd: int, calls_fd: int | None = None) ->
                 if isinstance(exc, StepTimeLimit):
                     out_of_time.add(name)
                 result = CallResult(False, None, error_info(exc, filenames))
+            tf_state.restore(before)  # a call stopped inside a trace leaves no graph mode to the next one
             seconds = round(time.perf_counter() - started, 4)
             msg = CallDone(i, CallResult(result.ok, result.value, result.error, seconds))
             try:
@@ -295,6 +298,7 @@ def run(job: Job, probe_spec: str, chan_fd: int, calls_fd: int | None = None) ->
         linecache.cache[filename] = (len(cell.code), None, cell.code.splitlines(True), filename)
         send(CellStart(i))
         started = time.perf_counter()
+        before = tf_state.snapshot()
         try:
             code = compile(cell.code, filename, "exec")
             with timer.limited(cell.time_limit_s):
@@ -305,6 +309,7 @@ def run(job: Job, probe_spec: str, chan_fd: int, calls_fd: int | None = None) ->
             if isinstance(exc, StepTimeLimit):
                 out_of_time.add(exercise)
             step = StepResult(False, error_info(exc, filenames))
+            tf_state.restore(before)
         send(CellDone(i, StepResult(step.ok, step.error, round(time.perf_counter() - started, 4))))
         run_calls(exercise)
     run_calls(None)

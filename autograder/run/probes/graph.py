@@ -21,6 +21,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import sys
 from typing import Any
 
 from autograder.rules.graph import (
@@ -33,7 +34,39 @@ from autograder.run.probes.lookup import find_function
 
 
 class GraphTraceFailure(Exception):
-    """The student's function could not be traced into a graph (with the sizes the rule hides)."""
+    """The student's function could not be traced into a graph (with the sizes the rule hides).
+
+    Attributes:
+        endless: it recursed past the trace's depth (`TRACE_DEPTH`), as a recursion over a size it cannot know does.
+    """
+
+    def __init__(self, message: str, endless: bool = False) -> None:
+        super().__init__(message)
+        self.endless = endless
+
+
+TRACE_DEPTH = 400
+"""Frames a trace may add to the stack: honest graded functions trace within about 50. A recursion over an
+unknown size stops here, in about a second, instead of at the interpreter's limit (several seconds, most of a
+trace call's time limit on a busy machine)."""
+
+
+def _depth() -> int:
+    frame, depth = sys._getframe(), 0  # noqa: SLF001
+    while frame is not None:
+        frame, depth = frame.f_back, depth + 1
+    return depth
+
+
+def _hides_a_size(node: Any) -> bool:
+    """Whether a signature leaves some axis unknown."""
+    if isinstance(node, dict) and "__spec__" in node:
+        return any(d is None for d in node["__spec__"])
+    if isinstance(node, dict) and "__seq__" in node:
+        return any(_hides_a_size(v) for v in node["items"])
+    if isinstance(node, dict) and "__dict__" in node:
+        return any(_hides_a_size(v) for v in node["__dict__"].values())
+    return False
 
 
 class UnsafeGraph(Exception):
@@ -90,6 +123,8 @@ def trace_graph(namespace: dict, call: dict) -> dict:
         args, kwargs = _fill(template, list(tensors))
         return fn(*args, **kwargs)
 
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(min(limit, _depth() + TRACE_DEPTH))
     try:
         concrete = tf.function(flat, input_signature=specs, autograph=False).get_concrete_function()
     except NotImplementedError as exc:
@@ -99,7 +134,10 @@ def trace_graph(namespace: dict, call: dict) -> dict:
     except Exception as exc:  # noqa: BLE001 - the student's error, in their words
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
         raise GraphTraceFailure(trace_failed_message(rule, name, _shown(specs),
-                                                     f"{type(exc).__name__}: {first}"[:600])) from None
+                                                     f"{type(exc).__name__}: {first}"[:600]),
+                                endless=isinstance(exc, RecursionError)) from None
+    finally:
+        sys.setrecursionlimit(limit)
     calls = {"PartitionedCall", "StatefulPartitionedCall"}
     try:  # what it captured (a variable, a tensor made outside) becomes a constant, and a call of another compiled
         # function (the student's own @tf.function) is inlined, so that gradients flow through the imported graph
@@ -152,8 +190,9 @@ def trace_case(namespace: dict, call: dict, cache: dict | None = None) -> dict:
     if general is not None:
         try:
             return _traced(namespace, {**call, "signature": general}, cache)
-        except GraphTraceFailure:
-            pass
+        except GraphTraceFailure as exc:
+            if exc.endless and _hides_a_size(call["signature"]):
+                raise  # a recursion over a size the case's signature hides too would recurse just the same
     return _traced(namespace, call, cache)
 
 
@@ -171,7 +210,7 @@ def _traced(namespace: dict, call: dict, cache: dict | None) -> dict:
             kept = (own, exc)
         cache[key] = kept
     if isinstance(kept[1], GraphTraceFailure):
-        raise GraphTraceFailure(str(kept[1])) from None
+        raise GraphTraceFailure(str(kept[1]), kept[1].endless) from None
     return kept[1]
 
 
