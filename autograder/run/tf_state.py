@@ -4,7 +4,8 @@ A step stopped halfway through building a graph (its time limit's `StepTimeLimit
 raised again inside TensorFlow's own clean-up) can leave the thread in graph mode: every later call in
 the job would then get symbolic tensors instead of values, and exercises the student got right would
 score 0. The runner takes a `ModeSnapshot` before each call and puts it back after: the mode, the stack
-of default graphs and the record of context switches (all per thread, in TensorFlow's Python).
+of default graphs, the record of context switches (all per thread, in TensorFlow's Python) and whether
+gradient tapes record. A tape left open is not undone (nothing reaches it): later gradients stay right.
 """
 
 from __future__ import annotations
@@ -23,18 +24,20 @@ class ModeSnapshot:
     graphs: tuple[Any, ...]
     switches: tuple[Any, ...]
     scope: str
+    recording: bool = True
 
 
-def _internals() -> tuple[Any, Any] | None:
-    """TensorFlow's context and default-graph stack, or None when TensorFlow is not imported."""
+def _internals() -> tuple[Any, Any, Any] | None:
+    """TensorFlow's context, default-graph stack and tape functions, or None when TensorFlow is not imported."""
     if "tensorflow" not in sys.modules:
         return None
     try:
+        from tensorflow.python import pywrap_tfe
         from tensorflow.python.eager import context
         from tensorflow.python.framework import ops
     except Exception:  # noqa: BLE001 - a TensorFlow without these internals: nothing to put back
         return None
-    return context.context(), ops._default_graph_stack  # noqa: SLF001
+    return context.context(), ops._default_graph_stack, pywrap_tfe  # noqa: SLF001
 
 
 def snapshot() -> ModeSnapshot | None:
@@ -42,9 +45,9 @@ def snapshot() -> ModeSnapshot | None:
     found = _internals()
     if found is None:
         return None
-    ctx, graphs = found
+    ctx, graphs, tapes = found
     return ModeSnapshot(bool(ctx.executing_eagerly()), tuple(graphs.stack), tuple(ctx.context_switches.stack),
-                        str(ctx.scope_name or ""))
+                        str(ctx.scope_name or ""), not tapes.TFE_Py_TapeSetIsStopped())
 
 
 def _fresh() -> ModeSnapshot | None:
@@ -52,7 +55,7 @@ def _fresh() -> ModeSnapshot | None:
     found = _internals()
     if found is None:
         return None
-    ctx, _ = found
+    ctx = found[0]
     first = tuple(ctx.context_switches.stack[:1])
     return ModeSnapshot(True, (), first, "")
 
@@ -72,12 +75,14 @@ def restore(before: ModeSnapshot | None) -> bool:
     gc.collect()  # a graph's context left for the collector leaves it now, not in the middle of a later call
     if snapshot() == target:
         return True
-    ctx, graphs = found
+    ctx, graphs, tapes = found
     try:
         graphs.stack[:] = list(target.graphs)
         ctx.context_switches.stack[:] = list(target.switches)
         ctx._thread_local_data.is_eager = target.eager  # noqa: SLF001 - what `context.graph_mode()` sets
         ctx.scope_name = target.scope
+        if target.recording and tapes.TFE_Py_TapeSetIsStopped():  # a `stop_recording()` never left
+            tapes.TFE_Py_TapeSetRestartOnThread()
     except Exception:  # noqa: BLE001 - internals that moved: the next call runs as it finds the state
         return False
     return True

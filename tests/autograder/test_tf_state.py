@@ -179,3 +179,20 @@ def test_a_graph_left_for_the_collector_leaves_before_the_restore():
         gc.enable()
     gc.collect()  # nothing left to leave: the state stays as restored
     assert tf_state.snapshot() == before and _eager_value() == 3.0
+
+
+def test_gradient_recording_stopped_and_never_restarted_is_put_back():
+    from tensorflow.python import pywrap_tfe
+
+    before = tf_state.snapshot()
+    pywrap_tfe.TFE_Py_TapeSetStopOnThread()  # what `stop_recording()` does on entry
+    x = tf.constant(3.0)
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        y = x * x
+    assert tape.gradient(y, x) is None  # nothing recorded
+    assert tf_state.restore(before) is True
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        y = x * x
+    assert float(tape.gradient(y, x)) == 6.0
