@@ -24,6 +24,7 @@ from autograder.grading.judge import compare_call, explain_error
 from autograder.grading.locate import GRADED, first_line
 from autograder.grading.tf_errors import clean, student_line, student_traceback
 from autograder.rules.graph import GraphRule, graph_problem
+from autograder.run import tf_state
 from autograder.run.probes.call import run_call
 from autograder.run.probes.graph import GraphTraceFailure, UnsafeGraph, run_graph, trace_case
 from autograder.rules.watch import LIBRARY_DIRS, RuleBroken, call_watched
@@ -126,6 +127,7 @@ def check(exercise: str, assignment: str, namespace: dict | None = None, quiet: 
         if broken:
             outcomes.append((case["name"], False, broken))
             continue
+        before = tf_state.snapshot()
         try:
             call = case["call"]
             if call.get("graph"):
@@ -145,6 +147,8 @@ def check(exercise: str, assignment: str, namespace: dict | None = None, quiet: 
                 ErrorInfo(type(exc).__name__, str(exc), student_traceback(exc, _LIBRARY),
                           line=student_line(exc, namespace.get(exercise))), exercise,
                 None, str(spec.get("convention", "")))
+        finally:  # as the grader does after every call (also when the student stops a trace halfway)
+            tf_state.restore(before)
         outcomes.append((case["name"], passed, message))
     if broken:
         outcomes = [(name, False, broken) for name, _, _ in outcomes]

@@ -196,3 +196,25 @@ def test_gradient_recording_stopped_and_never_restarted_is_put_back():
         tape.watch(x)
         y = x * x
     assert float(tape.gradient(y, x)) == 6.0
+
+
+# Leaves the thread in graph mode, as a `finally` cut short by a time limit or the student's stop button does.
+GRAPH_MODE_LEFT_ON = STEP.replace(
+    "def rnn_step(x_t, h_prev, W_x, W_h, b_h):\n",
+    "def rnn_step(x_t, h_prev, W_x, W_h, b_h):\n"
+    "    from tensorflow.python.eager import context\n"
+    "    context.context()._thread_local_data.is_eager = False\n"
+    "    raise KeyboardInterrupt\n", 1)
+
+
+def test_check_puts_the_mode_back_after_each_case_and_the_next_exercise_agrees():
+    from lesson_submissions import kernel_with
+
+    from autograder.check import check
+
+    kernel = kernel_with("A2", "rnn_step", GRAPH_MODE_LEFT_ON)
+    with pytest.raises(KeyboardInterrupt):  # the student's stop: check stops too
+        check("rnn_step", "A2", kernel, quiet=True)
+    assert tf.executing_eagerly()
+    later = kernel_with("A2", "mean_cross_entropy", A2.cells["mean_cross_entropy"])
+    assert check("mean_cross_entropy", "A2", later, quiet=True).ok
