@@ -13,6 +13,7 @@ import time
 import pytest
 import tensorflow as tf
 from lesson_submissions import assert_others_full, exercise, grade_submissions, solution
+from test_rules_graph import RECURSION  # a recursion over the time axis, which the grader hides
 
 from autograder.authoring.student import load_assignment
 from autograder.run import tf_state
@@ -77,20 +78,6 @@ def test_a_step_that_imported_tensorflow_is_put_back_to_a_fresh_eager_state():
     assert tf.executing_eagerly() and _eager_value() == 3.0
 
 
-ENDLESS = '''# GRADED: rnn_forward
-def _walk(x, t, h, W_x, W_h, b_h):
-    if t == x.shape[1]:
-        return []
-    h = rnn_step(x[:, t], h, W_x, W_h, b_h)
-    return [h] + _walk(x, t + 1, h, W_x, W_h, b_h)
-
-
-def rnn_forward(x, h0, W_x, W_h, b_h):
-    hs = _walk(x, 0, h0, W_x, W_h, b_h)
-    return tf.stack(hs, axis=1), hs[-1]
-'''
-
-
 def test_a_recursion_over_an_unknown_size_stops_in_about_a_second():
     """It stops at the trace's own depth, not the interpreter's, and is not traced a second time."""
     from autograder.authoring.spec import call_spec
@@ -98,7 +85,7 @@ def test_a_recursion_over_an_unknown_size_stops_in_about_a_second():
     from lesson_submissions import kernel_with
 
     ex = A2.exercise("rnn_forward")
-    kernel = kernel_with("A2", "rnn_forward", ENDLESS)
+    kernel = kernel_with("A2", "rnn_forward", RECURSION)
     started = time.perf_counter()
     with pytest.raises(GraphTraceFailure) as failed:
         trace_case(kernel, trace_call(call_spec("A2", ex, ex.cases[0])), {})
