@@ -127,3 +127,37 @@ def test_the_shared_graph_reproduces_the_eager_reference_on_every_case(lesson, n
         ok, why = compare_call(case, probe_call(kernel, call), {k: out[k] for k in ("value", "grads") if k in out})
         assert ok, (case.name, why)
     assert len({kept[1]["graph"] for kept in cache.values() if isinstance(kept[1], dict)}) == 1, sorted(cache)
+
+
+TRACE_IN_A_FRESH_PROCESS = """
+import hashlib, sys
+sys.path[:0] = ["tests/autograder", "tests"]
+from lesson_submissions import kernel_with, solution
+from autograder.authoring.spec import call_spec
+from autograder.authoring.student import load_assignment
+from autograder.grading.graphs import trace_call
+from autograder.run.probes.graph import trace_case
+A2 = load_assignment(solution("A2"))
+ex = A2.exercise("rnn_forward")
+traced = trace_case(kernel_with("A2", "rnn_forward", A2.cells["rnn_forward"]), trace_call(call_spec("A2", ex, ex.cases[0])))
+print("SHA", hashlib.sha256(traced["graph"].encode()).hexdigest())
+"""
+
+
+@pytest.mark.slow
+def test_the_same_function_traced_in_two_jobs_sends_the_same_bytes():
+    """Serialized deterministically: a clean job imports a graph two submissions share once, not twice."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    hashes = set()
+    for seed in ("1", "2"):  # protobuf's map order follows the process's hash seed
+        env = {**os.environ, "PYTHONHASHSEED": seed, "PYTHONPATH": str(root), "TF_CPP_MIN_LOG_LEVEL": "3"}
+        out = subprocess.run([sys.executable, "-c", TRACE_IN_A_FRESH_PROCESS], cwd=root, env=env,
+                             capture_output=True, text=True, timeout=300)
+        assert out.returncode == 0, out.stderr[-2000:]
+        hashes |= {line.split()[1] for line in out.stdout.splitlines() if line.startswith("SHA ")}
+    assert len(hashes) == 1, hashes

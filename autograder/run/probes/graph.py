@@ -150,7 +150,7 @@ def trace_graph(namespace: dict, call: dict) -> dict:
         raise GraphTraceFailure(trace_failed_message(
             rule, name, _shown(specs), f"its graph could not be frozen ({type(exc).__name__}): keep the "
             "function free of state (no tf.Variable, no table) and compute from its arguments")) from None
-    data = frozen.graph.as_graph_def().SerializeToString()
+    data = frozen.graph.as_graph_def().SerializeToString(deterministic=True)  # the same graph, the same bytes
     if len(data) > MAX_GRAPH_BYTES:
         raise GraphTraceFailure(trace_failed_message(
             rule, name, _shown(specs), f"its graph is {len(data) // 2**20} MB, over the grader's "
