@@ -35,9 +35,10 @@ def _internals() -> tuple[Any, Any, Any] | None:
         from tensorflow.python import pywrap_tfe
         from tensorflow.python.eager import context
         from tensorflow.python.framework import ops
+
+        return context.context(), ops._default_graph_stack, pywrap_tfe  # noqa: SLF001
     except Exception:  # noqa: BLE001 - a TensorFlow without these internals: nothing to put back
         return None
-    return context.context(), ops._default_graph_stack, pywrap_tfe  # noqa: SLF001
 
 
 def snapshot() -> ModeSnapshot | None:
@@ -46,8 +47,11 @@ def snapshot() -> ModeSnapshot | None:
     if found is None:
         return None
     ctx, graphs, tapes = found
-    return ModeSnapshot(bool(ctx.executing_eagerly()), tuple(graphs.stack), tuple(ctx.context_switches.stack),
-                        str(ctx.scope_name or ""), not tapes.TFE_Py_TapeSetIsStopped())
+    try:
+        return ModeSnapshot(bool(ctx.executing_eagerly()), tuple(graphs.stack), tuple(ctx.context_switches.stack),
+                            str(ctx.scope_name or ""), not tapes.TFE_Py_TapeSetIsStopped())
+    except Exception:  # noqa: BLE001 - internals a step replaced: nothing to compare with
+        return None
 
 
 def _fresh() -> ModeSnapshot | None:
@@ -64,8 +68,15 @@ def restore(before: ModeSnapshot | None) -> bool:
     """Puts back the state `before` a step (a fresh eager state when TensorFlow was imported during it).
 
     Returns:
-        Whether anything had to be put back.
+        Whether anything had to be put back (False also when TensorFlow's internals are not as expected).
     """
+    try:
+        return _restore(before)
+    except Exception:  # noqa: BLE001 - internals that moved or a step replaced: the next call runs as it finds them
+        return False
+
+
+def _restore(before: ModeSnapshot | None) -> bool:
     found = _internals()
     if found is None:
         return False
@@ -76,13 +87,10 @@ def restore(before: ModeSnapshot | None) -> bool:
     if snapshot() == target:
         return True
     ctx, graphs, tapes = found
-    try:
-        graphs.stack[:] = list(target.graphs)
-        ctx.context_switches.stack[:] = list(target.switches)
-        ctx._thread_local_data.is_eager = target.eager  # noqa: SLF001 - what `context.graph_mode()` sets
-        ctx.scope_name = target.scope
-        if target.recording and tapes.TFE_Py_TapeSetIsStopped():  # a `stop_recording()` never left
-            tapes.TFE_Py_TapeSetRestartOnThread()
-    except Exception:  # noqa: BLE001 - internals that moved: the next call runs as it finds the state
-        return False
+    graphs.stack[:] = list(target.graphs)
+    ctx.context_switches.stack[:] = list(target.switches)
+    ctx._thread_local_data.is_eager = target.eager  # noqa: SLF001 - what `context.graph_mode()` sets
+    ctx.scope_name = target.scope
+    if target.recording and tapes.TFE_Py_TapeSetIsStopped():  # a `stop_recording()` never left
+        tapes.TFE_Py_TapeSetRestartOnThread()
     return True

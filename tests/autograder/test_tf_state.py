@@ -205,3 +205,17 @@ def test_check_puts_the_mode_back_after_each_case_and_the_next_exercise_agrees()
     assert tf.executing_eagerly()
     later = kernel_with("A2", "mean_cross_entropy", A2.cells["mean_cross_entropy"])
     assert check("mean_cross_entropy", "A2", later, quiet=True).ok
+
+
+def test_internals_a_step_replaced_never_break_the_runner(monkeypatch):
+    from tensorflow.python.eager import context
+
+    before = tf_state.snapshot()
+
+    def broken():
+        raise RuntimeError("replaced by the student's code")
+
+    monkeypatch.setattr(context, "context", broken)
+    assert tf_state.snapshot() is None and tf_state.restore(before) is False
+    monkeypatch.undo()
+    assert tf_state.snapshot() == before
