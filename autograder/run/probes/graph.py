@@ -58,15 +58,6 @@ def _depth() -> int:
     return depth
 
 
-def _hides_a_size(node: Any) -> bool:
-    """Whether a signature leaves some axis unknown."""
-    if isinstance(node, dict) and "__spec__" in node:
-        return any(d is None for d in node["__spec__"])
-    if isinstance(node, dict) and "__seq__" in node:
-        return any(_hides_a_size(v) for v in node["items"])
-    if isinstance(node, dict) and "__dict__" in node:
-        return any(_hides_a_size(v) for v in node["__dict__"].values())
-    return False
 
 
 class UnsafeGraph(Exception):
@@ -83,6 +74,13 @@ def _spec_leaves(node: Any, out: list) -> Any:
     if isinstance(node, dict) and "__dict__" in node:
         return {"__dict__": {k: _spec_leaves(v, out) for k, v in node["__dict__"].items()}}
     return node
+
+
+def _hides_a_size(signature: Any) -> bool:
+    """Whether a signature leaves some axis unknown."""
+    leaves: list = []
+    _spec_leaves(signature, leaves)
+    return any(d is None for leaf in leaves for d in leaf["__spec__"])
 
 
 def _fill(node: Any, tensors: list) -> Any:
