@@ -164,16 +164,26 @@ class StepTimer:
 
     def __init__(self) -> None:
         self.armed = False
+        self.fired = False
         self.limit = 0.0
         signal.signal(signal.SIGALRM, self._fire)
 
+    def stop(self) -> StepTimeLimit:
+        return StepTimeLimit(f"stopped after {self.limit:g} s, the time limit of this step")
+
     def _fire(self, signum: int, frame: Any) -> None:
         if self.armed:
-            raise StepTimeLimit(f"stopped after {self.limit:g} s, the time limit of this step")
+            self.fired = True
+            raise self.stop()
 
     @contextlib.contextmanager
     def limited(self, limit: float | None) -> Iterator[None]:
-        """Runs the body under `limit` seconds (no limit when it is falsy)."""
+        """Runs the body under `limit` seconds (no limit when it is falsy).
+
+        `fired` then says whether the limit was reached, also when the body caught the `StepTimeLimit` (or
+        TensorFlow's clean-up replaced it with its own error) and went on.
+        """
+        self.fired = False
         try:
             if limit and limit > 0:
                 self.limit, self.armed = float(limit), True
@@ -276,9 +286,11 @@ def run(job: Job, probe_spec: str, chan_fd: int, calls_fd: int | None = None) ->
                                          lambda: probe(namespace, call), others)  # noqa: B023 - called at once
                 result = CallResult(True, value, None)
             except BaseException as exc:  # noqa: BLE001
-                if isinstance(exc, StepTimeLimit):
-                    out_of_time.add(name)
                 result = CallResult(False, None, error_info(exc, filenames))
+            if timer.fired and not (result.error is not None and result.error.timed_out):
+                result = CallResult(False, None, error_info(timer.stop(), filenames))  # its stop was swallowed
+            if result.error is not None and result.error.timed_out:
+                out_of_time.add(name)
             tf_state.restore(before)  # a call stopped inside a trace leaves no graph mode to the next one
             seconds = round(time.perf_counter() - started, 4)
             msg = CallDone(i, CallResult(result.ok, result.value, result.error, seconds))
@@ -306,9 +318,12 @@ def run(job: Job, probe_spec: str, chan_fd: int, calls_fd: int | None = None) ->
                         {f: r for f, r in others.items() if f != function_of.get(exercise)})
             step = StepResult(True, None)
         except BaseException as exc:  # noqa: BLE001 - SystemExit and KeyboardInterrupt included
-            if isinstance(exc, StepTimeLimit):
-                out_of_time.add(exercise)
             step = StepResult(False, error_info(exc, filenames))
+        if timer.fired and not (step.error is not None and step.error.timed_out):
+            step = StepResult(False, error_info(timer.stop(), filenames))  # its stop was swallowed
+        if step.error is not None:
+            if step.error.timed_out:
+                out_of_time.add(exercise)
             tf_state.restore(before)
         send(CellDone(i, StepResult(step.ok, step.error, round(time.perf_counter() - started, 4))))
         run_calls(exercise)

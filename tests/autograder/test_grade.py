@@ -37,6 +37,10 @@ def submissions(solutions: Path, out_dir: Path) -> dict:
         "loops_at_top": sub(ADD_ONE, "# GRADED: scaled_sum\nwhile True:\n    pass"),
         "loops_stubbornly": sub("# GRADED: add_one\ndef add_one(x):\n    while True:\n        try:\n            while True:\n"
                                 "                pass\n        except BaseException:\n            pass", SCALED_SUM),
+        "overruns_quietly": sub("# GRADED: add_one\nimport time\ndef add_one(x):\n    try:\n        time.sleep(30)\n"
+                                "    except BaseException:\n        pass\n    return x + 1", SCALED_SUM),
+        "cell_overruns_quietly": sub(ADD_ONE, "# GRADED: scaled_sum\nimport time\ntry:\n    time.sleep(30)\n"
+                                     "except BaseException:\n    pass\n" + SCALED_SUM.split("\n", 1)[1]),
         "memory": sub("# GRADED: add_one\nx = bytearray(64 * 2**30)\n" + ADD_ONE, SCALED_SUM),
         "memory_growth": sub("# GRADED: add_one\nblocks = []\nwhile True:\n    blocks.append(bytearray(50 * 2**20))", SCALED_SUM),
         "sys_exit": sub("# GRADED: add_one\nimport sys\nsys.exit(0)", SCALED_SUM),
@@ -132,6 +136,19 @@ def test_an_infinite_loop_costs_its_own_step_only(graded, name, exercise):
     assert "earlier check of this exercise ran out of time" in looping.cases[-1].message or name == "loops_at_top"
     if name == "loops_at_top":  # what finished before the loop keeps its points
         assert ex(results, name, "add_one").points == 4
+
+
+@pytest.mark.parametrize("name, exercise", [("overruns_quietly", "add_one"), ("cell_overruns_quietly", "scaled_sum")])
+def test_a_step_that_catches_its_stop_once_and_goes_on_still_ran_out_of_time(graded, name, exercise):
+    """Caught once, the stop lets a right answer come back past the limit: it earns nothing, as a loop would."""
+    results, _ = graded
+    late = ex(results, name, exercise)
+    assert late.max_points > 0 and late.points == 0, late.message
+    assert "ran past its time limit" in late.cases[0].message, late.cases[0].message
+    assert "earlier check of this exercise ran out of time" in late.cases[-1].message or name.startswith("cell")
+    if name.startswith("cell"):
+        assert ex(results, name, "add_one").points == 4
+    assert results[name].problem == ""  # stopped by the step's own limit, not the submission's
 
 
 def test_a_loop_that_swallows_the_step_limit_meets_the_submission_limit(graded):
