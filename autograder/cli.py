@@ -77,6 +77,7 @@ def cmd_grade(args: argparse.Namespace) -> int:
     limits = Limits(timeout_s=args.timeout, memory_mb=args.memory_mb)
     config = GradeConfig(Path(args.solutions), args.assignment, args.jobs, limits,
                          step_factor=args.step_factor, step_floor_s=args.step_floor,
+                         step_cpu_factor=args.step_cpu_factor, step_cpu_floor_s=args.step_cpu_floor,
                          root=Path(args.root) if args.root else None,
                          roster=Path(args.roster) if args.roster else None)
     start = time.perf_counter()
@@ -92,6 +93,7 @@ def cmd_grade(args: argparse.Namespace) -> int:
                     "settings": {"solutions": str(args.solutions), "assignment": args.assignment, "jobs": config.jobs,
                                  "timeout_s": args.timeout, "memory_mb": args.memory_mb,
                                  "step_factor": args.step_factor, "step_floor_s": args.step_floor,
+                                 "step_cpu_factor": args.step_cpu_factor, "step_cpu_floor_s": args.step_cpu_floor,
                                  "submissions": len(paths),
                                  **({"scheduler": args.scheduler, "workers": session.workers()}
                                     if args.scheduler else {})},
@@ -265,6 +267,11 @@ def build_parser(settings: CourseSettings | None = None) -> argparse.ArgumentPar
                    help="a graded cell or check may take this many times the reference's time (default: %(default)s)")
     p.add_argument("--step-floor", type=non_negative_float, default=default(GradeConfig, "step_floor_s"),
                    help="... and at least this many seconds (default: %(default)s)")
+    p.add_argument("--step-cpu-factor", type=positive_float, default=default(GradeConfig, "step_cpu_factor"),
+                   help="... and this many times the reference's time in CPU time, at most --step-factor "
+                        "(default: %(default)s)")
+    p.add_argument("--step-cpu-floor", type=non_negative_float, default=default(GradeConfig, "step_cpu_floor_s"),
+                   help="... and at least this many seconds of CPU time, at most --step-floor (default: %(default)s)")
     p.add_argument("--scheduler", default=None, metavar="ADDRESS",
                    help="grade on Dask workers: a scheduler address (tcp://host:8786), or local:N for N local "
                         "worker processes (needs the [dask] extra; default: grade on this machine)")

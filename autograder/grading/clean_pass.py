@@ -10,6 +10,7 @@ submission's graph costs another's grade.
 
 from __future__ import annotations
 
+import hashlib
 from typing import TYPE_CHECKING, Callable
 
 from autograder.grading.graphs import CleanPlan
@@ -18,11 +19,21 @@ from autograder.run import Job, RunResult
 if TYPE_CHECKING:
     from autograder.grading.driver import Runner
 
-CLEAN_BATCH = 4
+CLEAN_BATCH = 8
 """Submissions whose traced graphs share one clean job (split, each alone, when the shared job fails)."""
 
 MACHINE_FAILURES = ("crashed", "exited", "protocol")
 """How a clean job ends when the machine, not a graph's ops, stopped it short (it is tried once more)."""
+
+
+def graphs_of(plan: CleanPlan) -> str:
+    """A digest of the graphs a clean job runs: submissions that traced the same graphs share it."""
+    digest = hashlib.sha256()
+    for call in plan.job.calls if plan.job is not None else []:
+        traced = call.get("traced")
+        graph = traced.get("graph") if isinstance(traced, dict) else None
+        digest.update(hashlib.sha256(graph.encode() if isinstance(graph, str) else b"").digest())
+    return digest.hexdigest()
 
 
 def run_clean_jobs(runner: "Runner", plans: dict[int, CleanPlan], labels: list[str], workers: int,
@@ -40,7 +51,8 @@ def run_clean_jobs(runner: "Runner", plans: dict[int, CleanPlan], labels: list[s
     for j in sorted(set(plans) - set(order)):
         finish(j, None)
     count = min(len(order), max(workers, -(-len(order) // CLEAN_BATCH)))
-    groups = [sorted(order[i::count]) for i in range(count)] if order else []
+    order.sort(key=lambda j: (graphs_of(plans[j]), j))  # the same graphs in one job: each imported once there
+    groups = [sorted(order[len(order) * i // count:len(order) * (i + 1) // count]) for i in range(count)]
     alone: list[int] = [] if len(order) > 1 else list(order)
 
     def shared(k: int, run: RunResult) -> None:

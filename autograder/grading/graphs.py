@@ -76,7 +76,7 @@ def trace_call(call: dict) -> dict:
     It carries the case's signature and, where that has a known size, the general one (every size unknown),
     which the trace tries first (`autograder.run.probes.graph.trace_case`).
     """
-    keep = ("exercise", "case", "function", "graph", "rules", "seed", "time_limit_s")
+    keep = ("exercise", "case", "function", "graph", "rules", "seed", "time_limit_s", "cpu_limit_s")
     own, wide = signature(call), signature(call, every_size_unknown=True)
     return {**{k: call[k] for k in keep if k in call}, "probe": TRACE_PROBE, "signature": own,
             **({"general": wide} if wide != own else {})}
@@ -106,8 +106,8 @@ def student_calls(calls: list[dict]) -> list[dict]:
 
 
 def with_trace_floor(calls: list[dict]) -> list[dict]:
-    """Trace calls get at least `TRACE_FLOOR_S` (their time limit was scaled from one eager call)."""
-    return [{**c, "time_limit_s": max(float(c.get("time_limit_s") or 0.0), TRACE_FLOOR_S)}
+    """Trace calls get at least `TRACE_FLOOR_S`, wall-clock and CPU (their limits were scaled from one eager call)."""
+    return [{**c, **{k: max(float(c.get(k) or 0.0), TRACE_FLOOR_S) for k in ("time_limit_s", "cpu_limit_s")}}
             if c.get("probe") == TRACE_PROBE else c for c in calls]
 
 

@@ -31,6 +31,7 @@ from autograder.grading.reference import reference_job, reference_results
 from autograder.grading.retry import after_retry_note, retry_reason
 from autograder.rules.static import mentions
 from autograder.grading.settings import GradeConfig
+from autograder.grading.step_limits import StepLimits
 from autograder.run import Cell, Job, RunResult
 from autograder.authoring.spec import Assignment
 
@@ -46,17 +47,6 @@ eager reference's time."""
 
 class GradingError(RuntimeError):
     """A problem with the assignment itself (not with a submission)."""
-
-
-def with_step_limits(job: Job, seconds: dict[tuple[str, str], float], factor: float, floor_s: float) -> Job:
-    """The job with a time limit on each cell and call, scaled from the reference's time."""
-
-    def limit(key: tuple[str, str]) -> float:
-        return round(max(floor_s, factor * seconds.get(key, 0.0)), 3)
-
-    cells = [Cell(c.exercise, c.code, limit((c.exercise, ""))) for c in job.cells]
-    calls = [{**call, "time_limit_s": limit((call["exercise"], call["case"]))} for call in job.calls]
-    return Job(job.setup, cells, calls, job.seed, job.deny_paths)
 
 
 def submission_job(assignment: Assignment, cells: dict[str, str], deny: list[str]) -> Job:
@@ -107,6 +97,7 @@ class Grader:
         self.deny = [str(Path(config.solutions).resolve())] + list(deny_paths or [])
         self.expected: dict[str, dict] = {}
         self.seconds: dict[str, dict[tuple[str, str], float]] = {}
+        self.cpu_seconds: dict[str, dict[tuple[str, str], float]] = {}
 
     def grade(
         self,
@@ -192,8 +183,7 @@ class Grader:
         plan_ = graphs.clean_job(assignment, original, run, deny, LEADERBOARD_RUNS - 1)
         if plan_.job is None:
             return plan_
-        timed = with_step_limits(plan_.job, self.seconds[plan.assignment], self.config.step_factor,
-                                 max(self.config.step_floor_s, graphs.TRACE_FLOOR_S))
+        timed = self.step_limits(plan.assignment).at_least(graphs.TRACE_FLOOR_S).apply(plan_.job)
         return graphs.CleanPlan(timed, plan_.keys, plan_.boards)
 
     def begin(self, paths: list[Path], progress: Callable[[int, int], None] | None = None,
@@ -263,11 +253,10 @@ class Grader:
         """
         self._load_reference(plan.assignment)
         assignment = self.assignments[plan.assignment]
-        floor = self.config.step_floor_s
+        limits = self.step_limits(plan.assignment)
         if any(mentions(source, COMPILERS, assignment.setup) for source in plan.located.cells.values()):
-            floor = max(floor, TRACE_FLOOR_S)  # tracing a compiled function (under the rules' watch) takes seconds
-        job = with_step_limits(submission_job(assignment, plan.located.cells, deny),
-                               self.seconds[plan.assignment], self.config.step_factor, floor)
+            limits = limits.at_least(TRACE_FLOOR_S)  # tracing a compiled function (under the rules' watch) takes seconds
+        job = limits.apply(submission_job(assignment, plan.located.cells, deny))
         return Job(job.setup, job.cells, graphs.with_trace_floor(graphs.student_calls(job.calls)), job.seed,
                    job.deny_paths)
 
@@ -334,10 +323,17 @@ class Grader:
                                     f"the submission could not be read: its contents are malformed ({type(exc).__name__})"), None
         return SubmissionResult(name, aid), SubmissionPlan(index, aid, located)
 
+    def step_limits(self, aid: str) -> StepLimits:
+        """How the steps of a submission of `aid` are limited (its reference must be loaded)."""
+        config = self.config
+        return StepLimits(self.seconds[aid], self.cpu_seconds[aid], config.step_factor, config.step_floor_s,
+                          config.step_cpu_factor, config.step_cpu_floor_s)
+
     def _load_reference(self, aid: str) -> None:
         if aid not in self.expected:
             reference = reference_results(self.assignments[aid], self.config.limits, Path(self.config.solutions))
             self.expected[aid], self.seconds[aid] = reference.expected, reference.scaled_seconds()
+            self.cpu_seconds[aid] = reference.scaled_seconds(cpu=True)
 
     def _unreadable(self, name: str, aid: str | None, why: str) -> SubmissionResult:
         """A row for a submission that cannot be graded: zero on each exercise if its assignment is known."""

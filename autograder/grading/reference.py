@@ -26,7 +26,9 @@ never copied into a student release, and unreadable from every job (the
 solutions folder is outside what a job may read). Its step times were
 measured on the machine that stored them; they are scaled by
 `machine_speed()`, a quick calibration of the current machine, so that a
-slower or busier machine gets proportionally longer step limits.
+slower or busier machine gets proportionally longer wall-clock step limits;
+the CPU-time limits are scaled by the same calibration's CPU time, which
+follows the processor's speed and not the machine's load.
 """
 
 from __future__ import annotations
@@ -52,7 +54,7 @@ from autograder.run import Cell, Job, Limits, Sandbox
 CACHE_DIR = ".autograder-cache"
 MIN_SCALE = 0.25
 """Stored step times shrink at most this much on a faster machine (a calibration is a few milliseconds)."""
-FORMAT = 3  # 3: the calibration is a lower quartile, not the median
+FORMAT = 4  # 3: the calibration is a lower quartile, not the median; 4: and its CPU time is kept
 _MEMORY: dict[str, "ReferenceRun"] = {}
 _LOCK = threading.Lock()
 _SPEED: list[float] = []
@@ -72,17 +74,31 @@ class ReferenceRun:
         seconds: how long each step took: `(exercise, case)` for a check,
             `(exercise, "")` for a graded cell.
         speed_s: `machine_speed()` on the machine that measured `seconds`.
+        cpu_speed_s: `machine_speed(cpu=True)` there (0: unknown, `speed_s` stands in).
+        cpu_seconds: each step's CPU time, keyed as `seconds` (None: unknown, `seconds` stands in). A step
+            that uses several cores takes more CPU time than wall-clock time.
     """
 
     expected: dict[tuple[str, str], Any]
     seconds: dict[tuple[str, str], float]
     speed_s: float
+    cpu_speed_s: float = 0.0
+    cpu_seconds: dict[tuple[str, str], float] | None = None
 
-    def scaled_seconds(self) -> dict[tuple[str, str], float]:
+    def scaled_seconds(self, cpu: bool = False) -> dict[tuple[str, str], float]:
         """The step times as this machine would take them now: longer on a slower or busier machine, shorter
-        on a faster or quieter one than the machine that stored them (at most `MIN_SCALE` times shorter)."""
-        factor = max(MIN_SCALE, machine_speed() / self.speed_s) if self.speed_s > 0 else 1.0
-        return {key: value * factor for key, value in self.seconds.items()}
+        on a faster or quieter one than the machine that stored them (at most `MIN_SCALE` times shorter).
+
+        Args:
+            cpu: the steps' CPU times, scaled by the processor's speed alone (for CPU-time limits), not by
+                how busy the machine is.
+        """
+        if cpu and self.cpu_speed_s > 0 and self.cpu_seconds is not None:
+            then, now, times = self.cpu_speed_s, machine_speed(cpu=True), self.cpu_seconds
+        else:
+            then, now, times = self.speed_s, machine_speed(), self.seconds
+        factor = max(MIN_SCALE, now / then) if then > 0 else 1.0
+        return {key: value * factor for key, value in times.items()}
 
 
 def reference_job(assignment: Assignment) -> Job:
@@ -102,7 +118,8 @@ def reference_run_job(assignment: Assignment) -> Job:
 
 
 def run_reference(
-    assignment: Assignment, sandbox: Sandbox, seconds: dict[tuple[str, str], float] | None = None
+    assignment: Assignment, sandbox: Sandbox, seconds: dict[tuple[str, str], float] | None = None,
+    cpu_seconds: dict[tuple[str, str], float] | None = None,
 ) -> dict[tuple[str, str], dict]:
     """Expected values: `(exercise, case) -> run_call result` from the reference.
 
@@ -110,6 +127,7 @@ def run_reference(
         sandbox: where the reference runs; never the pool that runs students.
         seconds: filled, when given, with how long each step took:
             `(exercise, case)` for a check, `(exercise, "")` for a graded cell.
+        cpu_seconds: the same in the job's CPU time (the child's own figure: this is the reference's code).
 
     Each result carries, under `"mistakes"`, the outputs of the exercise's known
     mistakes that differ from it (`autograder.grading.mistakes.attach`).
@@ -128,6 +146,8 @@ def run_reference(
             raise BrokenReference(f"{assignment.id}: the reference cell `{name}` failed: {why}")
         if seconds is not None:
             seconds[(name, "")] = cell.seconds
+        if cpu_seconds is not None:
+            cpu_seconds[(name, "")] = cell.cpu_s
     expected = {}
     for call, outcome in zip(job.calls, result.calls):
         variant = parse_variant(call["exercise"])
@@ -141,6 +161,8 @@ def run_reference(
         expected[(call["exercise"], call["case"])] = outcome.value
         if seconds is not None:
             seconds[(call["exercise"], call["case"])] = outcome.seconds
+        if cpu_seconds is not None:
+            cpu_seconds[(call["exercise"], call["case"])] = outcome.cpu_s
     for ex in assignment.exercises:
         for case in ex.cases:
             if ex.mistakes and (ex.name, case.name) in expected:
@@ -149,25 +171,26 @@ def run_reference(
     return expected
 
 
-def machine_speed(repeats: int = 9) -> float:
+def machine_speed(repeats: int = 9, cpu: bool = False) -> float:
     """Seconds this machine takes for a fixed pure-Python workload: the lower quartile of `repeats` runs
-    (measured once per process).
+    (measured once per process), in wall-clock time or, with `cpu`, in this thread's CPU time.
 
     A busy machine (every core taken by other work) slows most runs, while a moment's contention (our own
     templates starting beside the calibration) slows only some: the lower quartile follows the first and
-    ignores the second.
+    ignores the second. The CPU time follows neither: only the processor's speed.
     """
     with _LOCK:
         if not _SPEED:
-            times = []
+            walls, cpus = [], []
             for _ in range(repeats):
-                start = time.perf_counter()
+                start, start_cpu = time.perf_counter(), time.thread_time()
                 total = 0
                 for i in range(100_000):
                     total += (i * i) % 7
-                times.append(time.perf_counter() - start)
-            _SPEED.append(sorted(times)[len(times) // 4])
-        return _SPEED[0]
+                walls.append(time.perf_counter() - start)
+                cpus.append(time.thread_time() - start_cpu)
+            _SPEED.extend([sorted(walls)[len(walls) // 4], sorted(cpus)[len(cpus) // 4]])
+        return _SPEED[1] if cpu else _SPEED[0]
 
 
 def _version(*names: str) -> str:
@@ -206,14 +229,16 @@ def load(path: Path, key: str) -> ReferenceRun | None:
             return None
         expected = {(str(e), str(c)): v for e, c, v in data["expected"]}
         seconds = {(str(e), str(c)): float(v) for e, c, v in data["seconds"]}
-        return ReferenceRun(expected, seconds, float(data["speed_s"]))
+        cpu = {(str(e), str(c)): float(v) for e, c, v in data["cpu_seconds"]}
+        return ReferenceRun(expected, seconds, float(data["speed_s"]), float(data["cpu_speed_s"]), cpu)
     except (OSError, ValueError, TypeError, KeyError):
         return None
 
 
 def store(path: Path, key: str, run: ReferenceRun) -> bool:
     """Writes `run` atomically; a folder that cannot be written costs only the cache (False)."""
-    data = {"format": FORMAT, "key": key, "speed_s": run.speed_s, "expected": _pairs(run.expected),
+    data = {"format": FORMAT, "key": key, "speed_s": run.speed_s, "cpu_speed_s": run.cpu_speed_s,
+            "cpu_seconds": _pairs(run.cpu_seconds or {}), "expected": _pairs(run.expected),
             "seconds": _pairs(run.seconds)}
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -265,13 +290,14 @@ def reference_results(assignment: Assignment, limits: Limits, solutions: Path | 
     run = load(path, key) if path is not None else None
     if run is None:
         seconds: dict[tuple[str, str], float] = {}
+        cpu_seconds: dict[tuple[str, str], float] = {}
         warm = sandbox if sandbox is not None else _RUNS_IN.get()
         if warm is not None:
-            expected = run_reference(assignment, warm, seconds)
+            expected = run_reference(assignment, warm, seconds, cpu_seconds)
         else:
             with Sandbox(limits, workers=1) as own:
-                expected = run_reference(assignment, own, seconds)
-        run = ReferenceRun(expected, seconds, machine_speed())
+                expected = run_reference(assignment, own, seconds, cpu_seconds)
+        run = ReferenceRun(expected, seconds, machine_speed(), machine_speed(cpu=True), cpu_seconds)
         if path is not None:
             store(path, key, run)
     with _LOCK:

@@ -27,11 +27,15 @@ class GradeConfig:
         limits: per-submission wall-clock, memory and CPU limits (for the
             sandbox the grader starts when it is not given one).
         step_factor, step_floor_s: each graded cell and each check of a
-            submission may take `step_factor` times what the reference took,
-            and at least `step_floor_s` seconds; past that only that step
-            fails (and the rest of its exercise is skipped), so one infinite
-            loop costs its own exercise and about a second, not the whole
-            submission's time limit.
+            submission may take `step_factor` times the reference's time, and
+            at least `step_floor_s` seconds, of wall-clock time; past that only
+            that step fails (and the rest of its exercise is skipped), so one
+            infinite loop costs its own exercise, not the whole submission's
+            time limit.
+        step_cpu_factor, step_cpu_floor_s: the same in CPU time (each at most
+            its wall-clock twin). Another job's load barely changes a step's
+            CPU time, so these can be tight and an infinite loop costs a
+            fraction of a second; the wall-clock limit catches code that waits.
         root, roster: how each file's gradebook key (the student) is found;
             see `autograder.grading.submissions` (default: from the class's folder layout).
     """
@@ -42,6 +46,8 @@ class GradeConfig:
     limits: Limits = field(default_factory=Limits)
     step_factor: float = 20.0
     step_floor_s: float = 1.0
+    step_cpu_factor: float = 10.0
+    step_cpu_floor_s: float = 0.3
     root: Path | None = None
     roster: Path | None = None
 

@@ -89,7 +89,7 @@ class Forbidden:
 
     def __init__(self, patterns: tuple[str, ...]) -> None:
         self.codes: dict[types.CodeType, str] = {}
-        self.builtins: dict[int, str] = {}
+        self.builtins: dict[Any, str] = {}  # by the builtin itself: hashing one is by identity, and id() is audited
         self.modules: list[tuple[str, str]] = []  # (module prefix, pattern)
         for pattern in patterns:
             if pattern.endswith(".*") and not any(c in pattern[:-2] for c in "*?["):
@@ -98,7 +98,7 @@ class Forbidden:
                 for code in codes(obj):
                     self.codes[code] = pattern
                 if isinstance(obj, types.BuiltinFunctionType):
-                    self.builtins[id(obj)] = pattern
+                    self.builtins[obj] = pattern
 
     def module_pattern(self, module: str) -> str | None:
         for prefix, pattern in self.modules:
@@ -109,7 +109,7 @@ class Forbidden:
     def covers(self, frame: Any, builtin: Any = None) -> bool:
         """Whether the call into `frame` (or of `builtin`, called from `frame`) is forbidden here."""
         if builtin is not None:
-            return id(builtin) in self.builtins
+            return builtin in self.builtins
         if frame.f_code in self.codes:
             return True
         return bool(self.modules) and self.module_pattern(frame.f_globals.get("__name__", "") or "") is not None

@@ -81,15 +81,16 @@ class RuleWatch:
         self.exercise, self.rules, self.check_required = exercise, rules, check_required
         own = forbidden(tuple(rules.forbid))
         self.forbidden: dict[types.CodeType, str] = dict(own.codes)
-        self.forbidden_builtins: dict[int, str] = dict(own.builtins)
-        self.tamper: dict[Any, str] = {}  # code objects and builtin ids: refused from the student's own frames
+        self.forbidden_builtins: dict[Any, str] = dict(own.builtins)
+        self.tamper: dict[Any, str] = {}  # code objects: refused from the student's own frames
+        self.tamper_builtins: dict[Any, str] = {}  # builtins (by the object: `id()` is an audited event)
         self.modules: list[tuple[str, str]] = list(own.modules)  # (module prefix, pattern)
         for pattern in TAMPERING:
             for obj in _objects(pattern):
                 for code in _codes(obj):
                     self.tamper[code] = pattern
                 if isinstance(obj, types.BuiltinFunctionType):
-                    self.tamper[id(obj)] = pattern
+                    self.tamper_builtins[obj] = pattern
         self.library = tuple(sorted({sys.prefix, sys.base_prefix, sys.exec_prefix, *LIBRARY_DIRS}))
         self.required: dict[types.CodeType, str] = {}
         for name in rules.require:
@@ -182,7 +183,7 @@ class RuleWatch:
         students = self._students
         charged_elsewhere = self._charged_elsewhere
         builtins_hit = {**{k: (v, False) for k, v in self.forbidden_builtins.items()},
-                        **{k: (v, True) for k, v in self.tamper.items() if isinstance(k, int)}}
+                        **{k: (v, True) for k, v in self.tamper_builtins.items()}}
         hits = self.hits
         seen = self.seen
         clean = _CLEAN
@@ -206,7 +207,7 @@ class RuleWatch:
                 if tamper is not None and students(frame.f_back):
                     hits.append(tamper)
             elif event == "c_call":
-                found = builtins_hit.get(id(arg))
+                found = builtins_hit.get(arg)
                 if found is not None and (students(frame) if found[1] else not charged_elsewhere(frame, arg)):
                     hits.append(found[0])
 

@@ -13,6 +13,7 @@ class Cell:
     exercise: str
     code: str
     time_limit_s: float | None = None
+    cpu_limit_s: float | None = None
 
 
 @dataclass(frozen=True)
@@ -23,7 +24,8 @@ class Job:
         setup: the grader's own code, run first (imports).
         cells: graded cells, run in order; each is followed by its calls.
         calls: plain call descriptions for the probe (see `autograder.authoring.spec.call_spec`),
-            each naming its `exercise`; an optional `time_limit_s` each.
+            each naming its `exercise`; an optional `time_limit_s` (wall-clock) and
+            `cpu_limit_s` (CPU time) each.
         seed: seeds Python's, numpy's and TensorFlow's generators.
         deny_paths: folders the job must not read even where they lie inside
             an otherwise readable tree (solutions, the output folder).
@@ -56,9 +58,9 @@ class Job:
             if isinstance(c, Cell):
                 cells.append(c)
             elif isinstance(c, dict):
-                limit = c.get("time_limit_s")
+                limit, cpu = c.get("time_limit_s"), c.get("cpu_limit_s")
                 cells.append(Cell(str(c.get("exercise", "")), str(c.get("code", "")),
-                                  None if limit is None else float(limit)))
+                                  None if limit is None else float(limit), None if cpu is None else float(cpu)))
             else:
                 raise TypeError(f"a job's cell must be a dict; got {type(c).__name__}")
         calls = list(data.get("calls") or [])

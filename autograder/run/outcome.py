@@ -39,31 +39,40 @@ class ErrorInfo:
 
 @dataclass(frozen=True)
 class StepResult:
-    """How one graded cell ran."""
+    """How one graded cell ran.
+
+    Attributes:
+        seconds: wall-clock time, as the supervisor measured it.
+        cpu_s: the job process's CPU time, as the child itself measured it: trusted only from the reference.
+    """
 
     ok: bool
     error: ErrorInfo | None = None
     seconds: float = 0.0
+    cpu_s: float = 0.0
 
     @classmethod
     def decode(cls, data: Any) -> "StepResult":
         d = fields_of(data, cls)
-        return cls(boolean(d["ok"]), optional(d["error"], ErrorInfo.decode), number(d["seconds"]))
+        return cls(boolean(d["ok"]), optional(d["error"], ErrorInfo.decode), number(d["seconds"]), number(d["cpu_s"]))
 
 
 @dataclass(frozen=True)
 class CallResult:
-    """How one case's call ran; `value` is plain data (see `autograder.run.plain`)."""
+    """How one case's call ran; `value` is plain data (see `autograder.run.plain`); `seconds` and `cpu_s` as
+    for `StepResult`."""
 
     ok: bool
     value: Any = None
     error: ErrorInfo | None = None
     seconds: float = 0.0
+    cpu_s: float = 0.0
 
     @classmethod
     def decode(cls, data: Any) -> "CallResult":
         d = fields_of(data, cls)
-        return cls(boolean(d["ok"]), d["value"], optional(d["error"], ErrorInfo.decode), number(d["seconds"]))
+        return cls(boolean(d["ok"]), d["value"], optional(d["error"], ErrorInfo.decode), number(d["seconds"]),
+                   number(d["cpu_s"]))
 
 
 STATUSES = ("ok", "timeout", "memory", "cpu", "crashed", "exited", "protocol")

@@ -144,20 +144,23 @@ def error_info(exc: BaseException, filenames: set[str]) -> ErrorInfo:
 
 
 def friendly_hook(event: str, args: tuple) -> None:
-    """An audit hook that names what the kernel is about to refuse (not a boundary)."""
-    reason = _FRIENDLY.get(event)
-    if reason is None and event.startswith("os.exec"):
-        reason = "starting a process"
-    if reason is not None:
-        raise PermissionError(f"not allowed in the grader: {reason} ({event})")
+    """An audit hook that names what the kernel is about to refuse (not a boundary).
+
+    It runs on every audited event, and the rules' watch makes two per call it sees (reading a frame's
+    code, taking an id): one dictionary lookup is all it does for the rest.
+    """
+    if event in _FRIENDLY:
+        raise PermissionError(f"not allowed in the grader: {_FRIENDLY[event]} ({event})")
 
 
 class StepTimer:
-    """Wall-clock limit for one step (a graded cell or one call), with SIGALRM.
+    """Time limits for one step (a graded cell or one call): wall-clock (SIGALRM) and CPU time (SIGPROF).
 
-    While armed, the alarm repeats every `REPEAT_S`, so student code that
-    swallows the first `StepTimeLimit` is interrupted again; code that swallows
-    them all runs into the job's own wall-clock limit.
+    The CPU limit counts the job process's computing (every thread), which another job's load barely
+    changes, so it can be tight; the wall-clock one, which also catches code that waits (a sleep, a
+    blocked read), stays generous. While armed, each alarm repeats every `REPEAT_S`, so student code that
+    swallows the first `StepTimeLimit` is interrupted again; code that swallows them all runs into the
+    supervisor's wall-clock limit.
     """
 
     REPEAT_S = 0.25
@@ -166,32 +169,45 @@ class StepTimer:
         self.armed = False
         self.fired = False
         self.limit = 0.0
+        self.cpu_limit = 0.0
+        self.by_cpu = False
         signal.signal(signal.SIGALRM, self._fire)
+        signal.signal(signal.SIGPROF, self._fire)
 
     def stop(self) -> StepTimeLimit:
+        if self.by_cpu:
+            return StepTimeLimit(f"stopped after {self.cpu_limit:g} s of computing, the time limit of this step")
         return StepTimeLimit(f"stopped after {self.limit:g} s, the time limit of this step")
 
     def _fire(self, signum: int, frame: Any) -> None:
         if self.armed:
+            if not self.fired:
+                self.by_cpu = signum == signal.SIGPROF
             self.fired = True
             raise self.stop()
 
     @contextlib.contextmanager
-    def limited(self, limit: float | None) -> Iterator[None]:
-        """Runs the body under `limit` seconds (no limit when it is falsy).
+    def limited(self, limit: float | None, cpu_limit: float | None = None) -> Iterator[None]:
+        """Runs the body under `limit` seconds of wall-clock time and `cpu_limit` seconds of CPU time (no
+        limit where falsy; a CPU limit at or above the wall-clock one adds nothing).
 
-        `fired` then says whether the limit was reached, also when the body caught the `StepTimeLimit` (or
+        `fired` then says whether a limit was reached, also when the body caught the `StepTimeLimit` (or
         TensorFlow's clean-up replaced it with its own error) and went on.
         """
-        self.fired = False
+        self.fired = self.by_cpu = False
+        wall = float(limit) if limit and limit > 0 else 0.0
+        cpu = float(cpu_limit) if cpu_limit and cpu_limit > 0 and (not wall or cpu_limit < wall) else 0.0
         try:
-            if limit and limit > 0:
-                self.limit, self.armed = float(limit), True
-                signal.setitimer(signal.ITIMER_REAL, self.limit, self.REPEAT_S)
+            self.limit, self.cpu_limit, self.armed = wall, cpu, bool(wall or cpu)
+            if wall:
+                signal.setitimer(signal.ITIMER_REAL, wall, self.REPEAT_S)
+            if cpu:
+                signal.setitimer(signal.ITIMER_PROF, cpu, self.REPEAT_S)
             yield
         finally:
             self.armed = False
             signal.setitimer(signal.ITIMER_REAL, 0, 0)
+            signal.setitimer(signal.ITIMER_PROF, 0, 0)
 
 
 def redirect_output(out_fd: int, output_bytes: int, work: str) -> None:
@@ -278,10 +294,10 @@ def run(job: Job, probe_spec: str, chan_fd: int, calls_fd: int | None = None) ->
                     "StepTimeLimit", "not run, because an earlier check of this exercise ran out of time", "", True)
                 send(CallDone(i, CallResult(False, None, error, 0.0)))
                 continue
-            started = time.perf_counter()
+            started, started_cpu = time.perf_counter(), time.process_time()
             before = tf_state.snapshot()
             try:
-                with timer.limited(call.get("time_limit_s")):
+                with timer.limited(call.get("time_limit_s"), call.get("cpu_limit_s")):
                     value = call_watched(namespace, str(call.get("function", name)), name, call.get("rules"),
                                          lambda: probe(namespace, call), others)  # noqa: B023 - called at once
                 result = CallResult(True, value, None)
@@ -292,8 +308,8 @@ def run(job: Job, probe_spec: str, chan_fd: int, calls_fd: int | None = None) ->
             if result.error is not None and result.error.timed_out:
                 out_of_time.add(name)
             tf_state.restore(before)  # a call stopped inside a trace leaves no graph mode to the next one
-            seconds = round(time.perf_counter() - started, 4)
-            msg = CallDone(i, CallResult(result.ok, result.value, result.error, seconds))
+            seconds, cpu = round(time.perf_counter() - started, 4), round(time.process_time() - started_cpu, 4)
+            msg = CallDone(i, CallResult(result.ok, result.value, result.error, seconds, cpu))
             try:
                 send(msg)
             except (TypeError, ValueError) as exc:  # the value is not plain data
@@ -309,11 +325,11 @@ def run(job: Job, probe_spec: str, chan_fd: int, calls_fd: int | None = None) ->
         filenames.add(filename)
         linecache.cache[filename] = (len(cell.code), None, cell.code.splitlines(True), filename)
         send(CellStart(i))
-        started = time.perf_counter()
+        started, started_cpu = time.perf_counter(), time.process_time()
         before = tf_state.snapshot()
         try:
             code = compile(cell.code, filename, "exec")
-            with timer.limited(cell.time_limit_s):
+            with timer.limited(cell.time_limit_s, cell.cpu_limit_s):
                 watched(lambda: exec(code, namespace), exercise, rules_of.get(exercise), False, namespace,  # noqa: B023
                         {f: r for f, r in others.items() if f != function_of.get(exercise)})
             step = StepResult(True, None)
@@ -325,7 +341,8 @@ def run(job: Job, probe_spec: str, chan_fd: int, calls_fd: int | None = None) ->
             if step.error.timed_out:
                 out_of_time.add(exercise)
             tf_state.restore(before)
-        send(CellDone(i, StepResult(step.ok, step.error, round(time.perf_counter() - started, 4))))
+        send(CellDone(i, StepResult(step.ok, step.error, round(time.perf_counter() - started, 4),
+                                    round(time.process_time() - started_cpu, 4))))
         run_calls(exercise)
     run_calls(None)
     send(Done())

@@ -37,7 +37,7 @@ MAX_PROGRESS_BYTES = 64 * 2**20  # progress data kept from one child (the gradin
 MAX_BAD_LINES = 1
 STEP_GRACE_S = 2.0  # past a step's own limit, the supervisor stops the job (the child's timer is only a courtesy)
 QUOTA_POLL_S = 0.25  # how often the scratch folder is measured when no tmpfs caps it
-STUB_KEYS = ("exercise", "function", "rules", "time_limit_s")  # what the child knows of a call before it starts
+STUB_KEYS = ("exercise", "function", "rules", "time_limit_s", "cpu_limit_s")  # what the child knows of a call before it starts
 _CHILD_MESSAGES = (CellStart, CellDone, CallStart, CallDone, SetupFailed, Done)
 
 
@@ -91,7 +91,7 @@ class Collected:
             self.current = f"exercise '{self.job.cells[msg.index].exercise}'"
         elif isinstance(msg, CellDone):
             seconds = self._seconds(("cell", msg.index), self.cells, now)
-            self.cells[msg.index] = StepResult(msg.step.ok, msg.step.error, seconds)
+            self.cells[msg.index] = StepResult(msg.step.ok, msg.step.error, seconds, msg.step.cpu_s)
             self.current = self.current_cell = None
         elif isinstance(msg, CallStart):
             self._start(("call", msg.index), now, self.job.calls[msg.index].get("time_limit_s"))
@@ -101,7 +101,7 @@ class Collected:
             self.current_cell = None
         elif isinstance(msg, CallDone):
             seconds = self._seconds(("call", msg.index), self.calls, now)
-            self.calls[msg.index] = CallResult(msg.call.ok, msg.call.value, msg.call.error, seconds)
+            self.calls[msg.index] = CallResult(msg.call.ok, msg.call.value, msg.call.error, seconds, msg.call.cpu_s)
             self.current = None
         elif isinstance(msg, SetupFailed):
             # Only the grader's own setup runs before the first cell: once a student's cell has

@@ -130,3 +130,30 @@ def test_clean_jobs_the_machine_kills_are_split_and_retried_in_a_real_sandbox(ro
     assert runner.clean_jobs == 4
     for result in results:
         assert_full_marks(result)
+
+
+def traced_plan(name: str, graph: str, calls: int = 2) -> CleanPlan:
+    return CleanPlan(Job(["import math"], [], [{"exercise": "f", "case": f"{name} {i}", "owner": name,
+                                                "traced": {"graph": f"{graph} {i}"}} for i in range(calls)], 0, []))
+
+
+def test_submissions_that_traced_the_same_graphs_share_a_job():
+    """Each shared job imports each distinct graph once: the same graphs go to the same job, whatever the order."""
+    kinds = ["a", "b", "c", "d"]
+    plans = {j: traced_plan(f"s{j}", kinds[(j // 2) % 4]) for j in range(4 * CLEAN_BATCH)}
+    runner = Runner(lambda job, _: RunResult("ok", "", {}, ok_calls(job)))
+    got = run(plans, runner, workers=2)
+    assert len(runner.jobs) == 4
+    for job in runner.jobs:
+        graphs = {call["traced"]["graph"].split()[0] for call in job.calls}
+        assert len(graphs) == 1, graphs
+    for j, clean in got.items():
+        assert [c.value["value"] for c in clean.calls] == [f"s{j}", f"s{j}"]
+
+
+def test_jobs_are_as_even_as_the_class_allows():
+    plans = {j: traced_plan(f"s{j}", f"g{j}") for j in range(CLEAN_BATCH + 3)}
+    runner = Runner(lambda job, _: RunResult("ok", "", {}, ok_calls(job)))
+    run(plans, runner, workers=2)
+    sizes = sorted(len(owners(job)) for job in runner.jobs)
+    assert sum(sizes) == CLEAN_BATCH + 3 and sizes[-1] - sizes[0] <= 1 and len(sizes) == 2

@@ -41,6 +41,7 @@ def submissions(solutions: Path, out_dir: Path) -> dict:
                                 "    except BaseException:\n        pass\n    return x + 1", SCALED_SUM),
         "cell_overruns_quietly": sub(ADD_ONE, "# GRADED: scaled_sum\nimport time\ntry:\n    time.sleep(30)\n"
                                      "except BaseException:\n    pass\n" + SCALED_SUM.split("\n", 1)[1]),
+        "waits": sub("# GRADED: add_one\nimport time\ndef add_one(x):\n    time.sleep(0.45)\n    return x + 1", SCALED_SUM),
         "memory": sub("# GRADED: add_one\nx = bytearray(64 * 2**30)\n" + ADD_ONE, SCALED_SUM),
         "memory_growth": sub("# GRADED: add_one\nblocks = []\nwhile True:\n    blocks.append(bytearray(50 * 2**20))", SCALED_SUM),
         "sys_exit": sub("# GRADED: add_one\nimport sys\nsys.exit(0)", SCALED_SUM),
@@ -133,9 +134,16 @@ def test_an_infinite_loop_costs_its_own_step_only(graded, name, exercise):
     assert results[name].wall_s < 8  # the submission's wall-clock limit in this test
     looping = ex(results, name, exercise)
     assert looping.points == 0 and "ran past its time limit" in looping.cases[0].message
+    assert "s of computing" in looping.cases[0].message  # the CPU-time limit, well before the wall-clock one
     assert "earlier check of this exercise ran out of time" in looping.cases[-1].message or name == "loops_at_top"
     if name == "loops_at_top":  # what finished before the loop keeps its points
         assert ex(results, name, "add_one").points == 4
+
+
+def test_waiting_is_not_computing(graded):
+    """A step that waits past its CPU limit (0.3 s here) but within its wall-clock one (1 s) keeps its points."""
+    results, _ = graded
+    assert ex(results, "waits", "add_one").points == 4 and results["waits"].points == FULL, results["waits"].exercises
 
 
 @pytest.mark.parametrize("name, exercise", [("overruns_quietly", "add_one"), ("cell_overruns_quietly", "scaled_sum")])
@@ -145,6 +153,7 @@ def test_a_step_that_catches_its_stop_once_and_goes_on_still_ran_out_of_time(gra
     late = ex(results, name, exercise)
     assert late.max_points > 0 and late.points == 0, late.message
     assert "ran past its time limit" in late.cases[0].message, late.cases[0].message
+    assert "s of computing" not in late.cases[0].message  # it sleeps: the wall-clock limit stopped it
     assert "earlier check of this exercise ran out of time" in late.cases[-1].message or name.startswith("cell")
     if name.startswith("cell"):
         assert ex(results, name, "add_one").points == 4

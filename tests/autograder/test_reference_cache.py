@@ -60,6 +60,9 @@ def test_results_are_stored_once_and_reused_without_running_the_reference(soluti
     again = reference.reference_results(assignment, LIMITS, solutions)
     assert again.expected == first.expected
     assert set(again.seconds) == set(first.seconds) and again.speed_s == first.speed_s
+    assert again.cpu_speed_s == first.cpu_speed_s > 0
+    assert again.cpu_seconds == first.cpu_seconds and set(first.cpu_seconds) == set(first.seconds)
+    assert all(v >= 0 for v in first.cpu_seconds.values()) and sum(first.cpu_seconds.values()) > 0
 
 
 def test_a_changed_reference_is_detected_and_recomputed(solutions, monkeypatch):
@@ -149,3 +152,20 @@ def test_a_session_runs_its_reference_in_its_own_pool_out_of_the_students_reach(
     assert "cache: refused" in result.output and "READ" not in result.output, result.output
     assert "LISTED" not in result.output, result.output
     assert result.points == result.max_points
+
+
+def test_cpu_limits_follow_the_processor_not_the_load(monkeypatch):
+    """A busy machine stretches the wall-clock times (and so the wall-clock limits), not the CPU-time ones."""
+    run = reference.ReferenceRun({}, {("e", "c"): 0.5}, speed_s=0.01, cpu_speed_s=0.01, cpu_seconds={("e", "c"): 0.8})
+    monkeypatch.setattr(reference, "machine_speed", lambda cpu=False: 0.01 if cpu else 0.03)  # busy: 3x the wall
+    assert run.scaled_seconds() == {("e", "c"): pytest.approx(1.5)}
+    assert run.scaled_seconds(cpu=True) == {("e", "c"): pytest.approx(0.8)}  # its CPU time (it used two cores)
+    monkeypatch.setattr(reference, "machine_speed", lambda cpu=False: 0.02)  # a processor half as fast
+    assert run.scaled_seconds(cpu=True) == {("e", "c"): pytest.approx(1.6)}
+    older = reference.ReferenceRun({}, {("e", "c"): 0.5}, speed_s=0.01)  # stored without a CPU figure
+    assert older.scaled_seconds(cpu=True) == older.scaled_seconds()
+
+
+def test_the_calibration_measures_cpu_time_apart_from_the_wall_clock():
+    wall, cpu = reference.machine_speed(), reference.machine_speed(cpu=True)
+    assert 0 < cpu <= wall * 1.5  # this thread's CPU time: never much more than the time that passed
