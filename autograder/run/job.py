@@ -38,7 +38,10 @@ class Job:
     deny_paths: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        """The plain form (what `from_dict` reads); the calls are the job's own dicts, not copies (`asdict`
+        would deep-copy every input array's text, for a dict that is only ever encoded)."""
+        return {"setup": list(self.setup), "cells": [asdict(c) for c in self.cells], "calls": list(self.calls),
+                "seed": self.seed, "deny_paths": list(self.deny_paths)}
 
     @classmethod
     def from_dict(cls, data: dict) -> "Job":

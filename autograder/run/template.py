@@ -28,6 +28,12 @@ from autograder.run.limits import Limits
 from autograder.run.protocol import LineReader, ProtocolError, Ready, Spawn, decode, write_line
 
 
+WITH_TENSORFLOW = ("autograder.run.probes.graph", "autograder.run.probes.lm", "autograder.run.probes.seq2seq",
+                   "tensorflow.python.framework.convert_to_constants")
+"""Modules a job may import on its first call (trace and run graphs, the lessons' probes), imported by a template
+that preloaded TensorFlow: an import runs no op, and each job would otherwise pay for it."""
+
+
 def isolation_self_test(plan: guard.Plan, limits: Limits, slot_dir: str) -> dict:
     """Applies the guard in a throwaway child and returns what held (as a dict)."""
     scratch = tempfile.mkdtemp(prefix="probe-", dir=slot_dir)
@@ -116,11 +122,14 @@ def main(argv: list[str]) -> int:
             importlib.import_module(name)
         except Exception as exc:  # noqa: BLE001
             failed[name] = f"{type(exc).__name__}: {exc}"
-    try:
-        module = str(config["probe"]).partition(":")[0]
-        importlib.import_module(module)
-    except Exception:  # noqa: BLE001 - reported per call in the child
-        pass
+    warm = [str(config["probe"]).partition(":")[0]]
+    if "tensorflow" in sys.modules:  # what a graph-ruled case's calls need: imported once here, not per job
+        warm += list(WITH_TENSORFLOW)
+    for module in warm:
+        try:
+            importlib.import_module(module)
+        except Exception:  # noqa: BLE001 - reported per call in the child
+            pass
     supervisor.BASE_RSS_MB[0] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     plan = guard.make_plan(tuple(config.get("deny", [])), tuple(config.get("extra_read", [])), config.get("uid"))
     plan = with_kernel_layers(plan, slot_dir)
