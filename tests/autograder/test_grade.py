@@ -41,6 +41,10 @@ def submissions(solutions: Path, out_dir: Path) -> dict:
                                 "    except BaseException:\n        pass\n    return x + 1", SCALED_SUM),
         "cell_overruns_quietly": sub(ADD_ONE, "# GRADED: scaled_sum\nimport time\ntry:\n    time.sleep(30)\n"
                                      "except BaseException:\n    pass\n" + SCALED_SUM.split("\n", 1)[1]),
+        "cancels_cpu_limit": sub("# GRADED: add_one\nimport signal\ndef add_one(x):\n"
+                                 "    signal.setitimer(signal.ITIMER_PROF, 0)\n    while True:\n        pass", SCALED_SUM),
+        "ignores_cpu_limit": sub("# GRADED: add_one\nimport signal\nsignal.signal(signal.SIGPROF, signal.SIG_IGN)\n"
+                                 "def add_one(x):\n    while True:\n        pass", SCALED_SUM),
         "waits": sub("# GRADED: add_one\nimport time\ndef add_one(x):\n    time.sleep(0.45)\n    return x + 1", SCALED_SUM),
         "memory": sub("# GRADED: add_one\nx = bytearray(64 * 2**30)\n" + ADD_ONE, SCALED_SUM),
         "memory_growth": sub("# GRADED: add_one\nblocks = []\nwhile True:\n    blocks.append(bytearray(50 * 2**20))", SCALED_SUM),
@@ -138,6 +142,15 @@ def test_an_infinite_loop_costs_its_own_step_only(graded, name, exercise):
     assert "earlier check of this exercise ran out of time" in looping.cases[-1].message or name == "loops_at_top"
     if name == "loops_at_top":  # what finished before the loop keeps its points
         assert ex(results, name, "add_one").points == 4
+
+
+@pytest.mark.parametrize("name", ["cancels_cpu_limit", "ignores_cpu_limit"])
+def test_a_loop_that_switches_off_its_cpu_limit_meets_the_wall_clock_one(graded, name):
+    results, _ = graded
+    looping = ex(results, name, "add_one")
+    assert looping.points == 0 and "ran past its time limit" in looping.cases[0].message, looping.cases[0].message
+    assert "s of computing" not in looping.cases[0].message
+    assert results[name].problem == "" and ex(results, name, "scaled_sum").points == 0  # scaled_sum calls add_one
 
 
 def test_waiting_is_not_computing(graded):
