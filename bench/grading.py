@@ -1,9 +1,10 @@
 """Seconds per submission: our autograder against nbgrader's `autograde`, on the same notebooks.
 
-    python bench/grading.py [--copies 50] [--jobs N] [--nbgrader-copies M] [--timeout 30]
+    python bench/grading.py [--copies 200] [--jobs N] [--nbgrader-copies M] [--timeout 30]
                             [--scheduler local:2 ...]
 
-Grades `--copies` copies of examples/submissions/*.ipynb (blank, partial, full,
+Grades `--copies` copies (default 200: a class, whose start-up of about one
+TensorFlow import is shared as in real use) of examples/submissions/*.ipynb (blank, partial, full,
 hangs, cycled) with `autograder grade` (timed end to end, start-up included)
 and with `nbgrader autograde` on the same notebooks converted to nbgrader's
 format (a separate venv, build/nbgrader-venv, made once). nbgrader executes the
@@ -240,7 +241,7 @@ def one_submission(example: Path, repeats: int, work: Path, assignment: str) -> 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--copies", type=int, default=50, help="submissions graded by ours (default 50)")
+    parser.add_argument("--copies", type=int, default=200, help="submissions graded by ours (default 200, a class)")
     parser.add_argument("--jobs", type=int, default=usable_cores(), help="our grader's parallel jobs (default: cores)")
     parser.add_argument("--nbgrader-copies", type=int, default=None,
                         help="submissions graded by nbgrader (default: min(copies, 8)); "
