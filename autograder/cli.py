@@ -268,8 +268,8 @@ def build_parser(settings: CourseSettings | None = None) -> argparse.ArgumentPar
     p.add_argument("--step-floor", type=non_negative_float, default=default(GradeConfig, "step_floor_s"),
                    help="... and at least this many seconds (default: %(default)s)")
     p.add_argument("--step-cpu-factor", type=positive_float, default=default(GradeConfig, "step_cpu_factor"),
-                   help="... and this many times the reference's time in CPU time, at most --step-factor "
-                        "(default: %(default)s)")
+                   help="a check may also take this many times the reference's time in CPU time, at most "
+                        "--step-factor (default: %(default)s)")
     p.add_argument("--step-cpu-floor", type=non_negative_float, default=default(GradeConfig, "step_cpu_floor_s"),
                    help="... and at least this many seconds of CPU time, at most --step-floor (default: %(default)s)")
     p.add_argument("--scheduler", default=None, metavar="ADDRESS",

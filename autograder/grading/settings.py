@@ -32,8 +32,9 @@ class GradeConfig:
             that step fails (and the rest of its exercise is skipped), so one
             infinite loop costs its own exercise, not the whole submission's
             time limit.
-        step_cpu_factor, step_cpu_floor_s: the same in CPU time (each at most
-            its wall-clock twin). Another job's load barely changes a step's
+        step_cpu_factor, step_cpu_floor_s: the same in CPU time, for each
+            check (each at most its wall-clock twin; a cell's top level, which
+            may build something once, has the wall-clock limit alone). Another job's load barely changes a step's
             CPU time, so these can be tight and an infinite loop costs a
             fraction of a second; the wall-clock limit catches code that waits.
         root, roster: how each file's gradebook key (the student) is found;

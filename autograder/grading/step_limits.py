@@ -1,7 +1,7 @@
 """Each step's time limits, scaled from the reference's times (grading process).
 
 A graded cell or check of a submission may take `factor` times what the reference took, and at least a floor,
-in wall-clock time and, separately, in CPU time. The CPU limit is the tight one: another job's load barely
+in wall-clock time and, for a check, separately in CPU time. The CPU limit is the tight one: another job's load barely
 changes a step's CPU time, so an infinite loop is stopped after a fraction of a second on a busy machine as on
 a quiet one. The wall-clock limit stays generous (a busy machine slows every step) and catches code that waits
 (a sleep, a blocked read), which spends no CPU time.
@@ -52,8 +52,13 @@ class StepLimits:
         return round(wall, 3), round(cpu, 3)
 
     def apply(self, job: Job) -> Job:
-        """`job` with `time_limit_s` and `cpu_limit_s` on each cell and call."""
-        cells = [Cell(c.exercise, c.code, *self.of((c.exercise, ""))) for c in job.cells]
+        """`job` with `time_limit_s` and `cpu_limit_s` on each call, and `time_limit_s` on each cell.
+
+        A graded cell's top level keeps the wall-clock limit alone: it may build something once (a table, a
+        file of its own), which its reference cell, defining functions, never timed; an infinite loop is
+        almost always in a function, which each case calls.
+        """
+        cells = [Cell(c.exercise, c.code, self.of((c.exercise, ""))[0]) for c in job.cells]
         calls = [dict(call, **dict(zip(("time_limit_s", "cpu_limit_s"), self.of((call["exercise"], call["case"])))))
                  for call in job.calls]
         return Job(job.setup, cells, calls, job.seed, job.deny_paths)

@@ -37,11 +37,11 @@ def test_a_compiled_submission_gets_the_trace_floor_in_both():
     assert limits.of(("f", "big")) == (8.0, 8.0)
 
 
-def test_apply_sets_both_on_cells_and_calls():
+def test_apply_sets_both_on_calls_and_the_wall_clock_one_on_cells():
     job = Job(["import math"], [Cell("f", "def f(): pass")], [{"exercise": "f", "case": "big", "args": []}], 3, ["/x"])
     limited = StepLimits(WALL, CPU, 20, 1.0, 10, 0.3).apply(job)
-    assert (limited.cells[0].time_limit_s, limited.cells[0].cpu_limit_s) == (1.0, 0.3)
+    assert (limited.cells[0].time_limit_s, limited.cells[0].cpu_limit_s) == (1.0, None)  # a cell may build things
     assert limited.calls[0]["time_limit_s"] == 4.0 and limited.calls[0]["cpu_limit_s"] == pytest.approx(1.0)
     assert (limited.setup, limited.seed, limited.deny_paths, limited.calls[0]["args"]) == (["import math"], 3, ["/x"], [])
-    again = Job.from_dict(limited.to_dict())
-    assert again.cells[0].cpu_limit_s == 0.3  # survives the trip to the child
+    again = Job.from_dict({**limited.to_dict(), "cells": [{"exercise": "f", "code": "", "cpu_limit_s": 0.5}]})
+    assert again.cells[0].cpu_limit_s == 0.5 and again.calls[0]["cpu_limit_s"] == pytest.approx(1.0)  # survive the trip
