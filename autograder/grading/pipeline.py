@@ -96,8 +96,7 @@ class Grader:
             raise GradingError(f"unknown assignment {config.assignment!r}; known: {sorted(self.assignments)}")
         self.deny = [str(Path(config.solutions).resolve())] + list(deny_paths or [])
         self.expected: dict[str, dict] = {}
-        self.seconds: dict[str, dict[tuple[str, str], float]] = {}
-        self.cpu_seconds: dict[str, dict[tuple[str, str], float]] = {}
+        self.limits: dict[str, StepLimits] = {}
 
     def grade(
         self,
@@ -255,7 +254,7 @@ class Grader:
         assignment = self.assignments[plan.assignment]
         limits = self.step_limits(plan.assignment)
         if any(mentions(source, COMPILERS, assignment.setup) for source in plan.located.cells.values()):
-            limits = limits.at_least(TRACE_FLOOR_S)  # tracing a compiled function (under the rules' watch) takes seconds
+            limits = limits.at_least(TRACE_FLOOR_S)  # tracing a compiled function (watched) takes seconds
         job = limits.apply(submission_job(assignment, plan.located.cells, deny))
         return Job(job.setup, job.cells, graphs.with_trace_floor(graphs.student_calls(job.calls)), job.seed,
                    job.deny_paths)
@@ -325,15 +324,16 @@ class Grader:
 
     def step_limits(self, aid: str) -> StepLimits:
         """How the steps of a submission of `aid` are limited (its reference must be loaded)."""
-        config = self.config
-        return StepLimits(self.seconds[aid], self.cpu_seconds[aid], config.step_factor, config.step_floor_s,
-                          config.step_cpu_factor, config.step_cpu_floor_s)
+        return self.limits[aid]
 
     def _load_reference(self, aid: str) -> None:
         if aid not in self.expected:
-            reference = reference_results(self.assignments[aid], self.config.limits, Path(self.config.solutions))
-            self.expected[aid], self.seconds[aid] = reference.expected, reference.scaled_seconds()
-            self.cpu_seconds[aid] = reference.scaled_seconds(cpu=True)
+            config = self.config
+            reference = reference_results(self.assignments[aid], config.limits, Path(config.solutions))
+            self.expected[aid] = reference.expected
+            self.limits[aid] = StepLimits(reference.scaled_seconds(), reference.scaled_seconds(cpu=True),
+                                          config.step_factor, config.step_floor_s, config.step_cpu_factor,
+                                          config.step_cpu_floor_s)
 
     def _unreadable(self, name: str, aid: str | None, why: str) -> SubmissionResult:
         """A row for a submission that cannot be graded: zero on each exercise if its assignment is known."""

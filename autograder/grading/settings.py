@@ -34,9 +34,10 @@ class GradeConfig:
             time limit.
         step_cpu_factor, step_cpu_floor_s: the same in CPU time, for each
             check (each at most its wall-clock twin; a cell's top level, which
-            may build something once, has the wall-clock limit alone). Another job's load barely changes a step's
-            CPU time, so these can be tight and an infinite loop costs a
-            fraction of a second; the wall-clock limit catches code that waits.
+            may build something once, has the wall-clock limit alone). Another
+            job's load barely changes a step's CPU time, so these can be tight
+            and an infinite loop costs a fraction of a second; the wall-clock
+            limit catches code that waits.
         root, roster: how each file's gradebook key (the student) is found;
             see `autograder.grading.submissions` (default: from the class's folder layout).
     """

@@ -146,8 +146,8 @@ def error_info(exc: BaseException, filenames: set[str]) -> ErrorInfo:
 def friendly_hook(event: str, args: tuple) -> None:
     """An audit hook that names what the kernel is about to refuse (not a boundary).
 
-    It runs on every audited event, and the rules' watch makes two per call it sees (reading a frame's
-    code, taking an id): one dictionary lookup is all it does for the rest.
+    It runs on every audited event, and the rules' watch makes one per call it sees (reading a frame's
+    code is audited): one dictionary lookup is all it does for the rest.
     """
     if event in _FRIENDLY:
         raise PermissionError(f"not allowed in the grader: {_FRIENDLY[event]} ({event})")

@@ -37,7 +37,8 @@ MAX_PROGRESS_BYTES = 64 * 2**20  # progress data kept from one child (the gradin
 MAX_BAD_LINES = 1
 STEP_GRACE_S = 2.0  # past a step's own limit, the supervisor stops the job (the child's timer is only a courtesy)
 QUOTA_POLL_S = 0.25  # how often the scratch folder is measured when no tmpfs caps it
-STUB_KEYS = ("exercise", "function", "rules", "time_limit_s", "cpu_limit_s")  # what the child knows of a call before it starts
+STUB_KEYS = ("exercise", "function", "rules", "time_limit_s", "cpu_limit_s")
+"""What the child knows of a call before it starts."""
 _CHILD_MESSAGES = (CellStart, CellDone, CallStart, CallDone, SetupFailed, Done)
 
 
